@@ -1,0 +1,49 @@
+"""One Jinja environment: the shell's templates, each capability's folder, NHS.UK components."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import (
+    ChainableUndefined,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    PrefixLoader,
+    select_autoescape,
+)
+
+__all__ = ["CAPABILITY_TEMPLATE_DIRS", "make_environment"]
+
+_SRC = Path(__file__).resolve().parent.parent
+
+# "footprint/tree.html" resolves to src/wholesystem/footprint/templates/tree.html.
+CAPABILITY_TEMPLATE_DIRS = {
+    "footprint": _SRC / "footprint" / "templates",
+    "access": _SRC / "access" / "templates",
+}
+
+
+def make_environment() -> Environment:
+    """The Jinja environment every page renders with."""
+    loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(_SRC / "web" / "templates")),
+            PrefixLoader(
+                {
+                    name: FileSystemLoader(str(path))
+                    for name, path in CAPABILITY_TEMPLATE_DIRS.items()
+                }
+            ),
+            PackageLoader("nhsuk_frontend_jinja"),
+        ]
+    )
+    # nhsuk-frontend-jinja needs ChainableUndefined for its optional nested params.
+    return Environment(
+        loader=loader,
+        undefined=ChainableUndefined,
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )

@@ -1,0 +1,61 @@
+"""A person at a real browser: sign in, see the footprint, sign out; axe on every page type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import axe_violations, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_sign_in_see_the_footprint_sign_out(page: Any) -> None:
+    page.goto("/footprint")
+    assert "/login" in page.url  # signed-out people are sent to sign in
+    sign_in(page, "carer")
+    page.goto("/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Testshire Integrated Care System"
+    page.get_by_role("link", name="Footprint", exact=True).first.click()
+    page.wait_for_url("**/footprint")
+    table = page.locator("table").first
+    assert "Testshire North" in table.inner_text()
+    assert "24,600" in table.inner_text()
+    page.select_option("#place", "PL2")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_url("**/footprint?place=PL2*")
+    assert "Seaton" in page.get_by_test_id("active-filters").inner_text()
+    assert "Hill Surgery" not in page.locator("table").first.inner_text()
+    assert page.get_by_test_id("data-as-at").is_visible()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+    page.goto("/footprint")
+    assert "/login" in page.url
+
+
+def test_wrong_password_says_so_without_saying_which(page: Any) -> None:
+    sign_in(page, "carer", "not the password at all")
+    assert "The username or password is not correct" in page.content()
+    assert axe_violations(page) == []
+
+
+PAGES = [
+    ("/login", None),
+    ("/", "carer"),
+    ("/footprint", "carer"),
+    ("/footprint?place=PL1&type=gp_practice", "carer"),
+    ("/footprint/areas/U00001", "analyst"),
+    ("/no/such/page", "carer"),
+    ("/admin/users", "carer"),  # 403 page
+    ("/admin/users", "admin"),
+    ("/admin/audit", "admin"),
+]
+
+
+@pytest.mark.parametrize(("path", "user"), PAGES)
+def test_no_serious_accessibility_violations(page: Any, path: str, user: str | None) -> None:
+    if user:
+        sign_in(page, user)
+    page.goto(path)
+    assert axe_violations(page) == []
