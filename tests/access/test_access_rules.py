@@ -175,3 +175,17 @@ def test_same_site_paths_are_kept(target: str) -> None:
 )
 def test_anything_else_goes_home(target: str | None) -> None:
     assert safe_next(target) == "/"
+
+
+def test_every_role_and_permission_is_documented() -> None:
+    """docs/access.md lists each role with exactly the permissions the code grants."""
+    from pathlib import Path
+
+    from wholesystem.access.permissions import ROLE_PERMISSIONS, Permission, Role
+
+    doc = (Path(__file__).parents[2] / "docs" / "access.md").read_text()
+    for role in Role:
+        granted = ", ".join(f"`{p.value}`" for p in Permission if p in ROLE_PERMISSIONS[role])
+        assert f"| `{role.value}` | {role.label} | {granted} |" in doc, role
+    for permission in Permission:
+        assert f"| `{permission.value}` |" in doc, permission
