@@ -70,9 +70,7 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
             run.details = {"out": str(out_dir), "files": len(manifest.files)}
     footprint = load_footprint_file(factory, out_dir / "footprint.json")
     with session_scope(factory) as session:
-        logins = create_demo_users(
-            session, organisation_codes_by_type(session), mode=settings.mode
-        )
+        logins = create_demo_users(session, organisation_codes_by_type(session), mode=settings.mode)
     return DemoResult(
         data_dir=settings.data_dir.resolve(),
         synth_reused=reused,
