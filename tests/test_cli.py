@@ -11,13 +11,14 @@ from wholesystem.cli import app
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        ([], ("synth", "db", "users", "audit", "serve", "demo", "footprint")),
+        ([], ("synth", "db", "users", "audit", "serve", "demo", "footprint", "spc")),
         (["db"], ("upgrade",)),
         (["users"], ("create", "list", "deactivate", "set-password")),
         (["audit"], ("verify",)),
         (["serve", "--help"], ("--host", "--port")),
         (["demo", "--help"], ("--people", "--seed", "--no-serve")),
         (["synth", "--help"], ("--people", "--seed", "--out")),
+        (["spc", "--help"], ("--out", "--improvement", "--target", "--rebase-at")),
     ],
 )
 def test_verbs_and_options(args: list[str], expected: tuple[str, ...]) -> None:

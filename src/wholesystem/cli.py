@@ -88,11 +88,13 @@ def demo(
 def _register_capabilities() -> None:
     from wholesystem.access.cli import register as register_access
     from wholesystem.footprint.cli import register as register_footprint
+    from wholesystem.metrics.cli import register as register_metrics
     from wholesystem.synth.cli import register as register_synth
 
     register_synth(app)
     register_footprint(app)
     register_access(app)
+    register_metrics(app)
 
 
 _register_capabilities()

@@ -54,23 +54,25 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
     from wholesystem.access.demo import create_demo_users
     from wholesystem.footprint.pipeline import load_footprint_file
     from wholesystem.footprint.queries import organisation_codes_by_type
-    from wholesystem.store.db import make_engine, make_session_factory, session_scope, upgrade
+    from wholesystem.store.db import open_database, session_scope, upgrade
     from wholesystem.store.runs import recorded_run
     from wholesystem.synth import SynthConfig, generate
 
     url = settings.resolved_database_url
     upgrade(url)
-    factory = make_session_factory(make_engine(url))
     out_dir = settings.demo_dir
     reused = _synth_is_current(out_dir, people, seed)
-    if not reused:
-        with recorded_run(factory, "synth") as run:
-            manifest = generate(SynthConfig(people=people, seed=seed), out_dir)
-            run.summary = f"Synthetic ICS of {people:,} people (seed {seed})"
-            run.details = {"out": str(out_dir), "files": len(manifest.files)}
-    footprint = load_footprint_file(factory, out_dir / "footprint.json")
-    with session_scope(factory) as session:
-        logins = create_demo_users(session, organisation_codes_by_type(session), mode=settings.mode)
+    with open_database(url) as factory:
+        if not reused:
+            with recorded_run(factory, "synth") as run:
+                manifest = generate(SynthConfig(people=people, seed=seed), out_dir)
+                run.summary = f"Synthetic ICS of {people:,} people (seed {seed})"
+                run.details = {"out": str(out_dir), "files": len(manifest.files)}
+        footprint = load_footprint_file(factory, out_dir / "footprint.json")
+        with session_scope(factory) as session:
+            logins = create_demo_users(
+                session, organisation_codes_by_type(session), mode=settings.mode
+            )
     return DemoResult(
         data_dir=settings.data_dir.resolve(),
         synth_reused=reused,

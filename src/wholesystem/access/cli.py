@@ -19,7 +19,7 @@ from wholesystem.access.errors import AccessError
 from wholesystem.access.presenters import format_time, role_label
 from wholesystem.access.users import create_user, deactivate_user, list_users, set_password
 from wholesystem.config import ConfigError, get_settings
-from wholesystem.store.db import make_engine, make_session_factory, session_scope
+from wholesystem.store.db import open_database, session_scope
 
 __all__ = ["CLI_ACTOR", "audit_app", "register", "users_app"]
 
@@ -43,9 +43,9 @@ def _database() -> Iterator[sessionmaker[Session]]:
     except ConfigError as exc:
         _fail(str(exc), 2)
     shown = make_url(url).render_as_string(hide_password=True)
-    engine = make_engine(url)
     try:
-        yield make_session_factory(engine)
+        with open_database(url) as factory:
+            yield factory
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         _fail(
@@ -53,8 +53,6 @@ def _database() -> Iterator[sessionmaker[Session]]:
             "Has it been set up? Run `wholesystem db upgrade`.",
             2,
         )
-    finally:
-        engine.dispose()
 
 
 def _read_password(from_stdin: bool, *, confirm: bool = True) -> str:

@@ -28,16 +28,14 @@ def register(app: typer.Typer) -> None:
         """Load a footprint file; entries it no longer lists are deactivated."""
         from wholesystem.config import get_settings
         from wholesystem.footprint.pipeline import FootprintError, load_footprint_file
-        from wholesystem.store.db import make_engine, make_session_factory
+        from wholesystem.store.db import open_database
 
-        engine = make_engine(get_settings().resolved_database_url)
         try:
-            message = load_footprint_file(make_session_factory(engine), path)
+            with open_database(get_settings().resolved_database_url) as factory:
+                message = load_footprint_file(factory, path)
         except FootprintError as exc:
             err.print(f"[red]Footprint not loaded.[/red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
-        finally:
-            engine.dispose()
         out.print(f"Footprint loaded: {message}", highlight=False, soft_wrap=True)
 
     @fp.command("show")
@@ -45,10 +43,9 @@ def register(app: typer.Typer) -> None:
         """Print the tree with populations."""
         from wholesystem.config import get_settings
         from wholesystem.footprint.queries import AreaNode, footprint_tree
-        from wholesystem.store.db import make_engine, make_session_factory
+        from wholesystem.store.db import open_database
 
-        factory = make_session_factory(make_engine(get_settings().resolved_database_url))
-        with factory() as session:
+        with open_database(get_settings().resolved_database_url) as factory, factory() as session:
             root = footprint_tree(session)
         if root is None:
             err.print("No footprint has been loaded. Use `wholesystem footprint load FILE`.")

@@ -19,6 +19,7 @@ __all__ = [
     "make_engine",
     "make_session_factory",
     "migrations_config",
+    "open_database",
     "session_scope",
     "upgrade",
     "utcnow",
@@ -85,6 +86,16 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def open_database(url: str) -> Iterator[sessionmaker[Session]]:
+    """A session factory over a fresh engine that is disposed of on the way out."""
+    engine = make_engine(url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
