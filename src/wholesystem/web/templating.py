@@ -22,6 +22,7 @@ _SRC = Path(__file__).resolve().parent.parent
 CAPABILITY_TEMPLATE_DIRS = {
     "footprint": _SRC / "footprint" / "templates",
     "access": _SRC / "access" / "templates",
+    "record": _SRC / "record" / "templates",
 }
 
 
