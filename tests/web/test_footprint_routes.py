@@ -53,6 +53,9 @@ def test_area_page_and_unknown_area(
     html = client.get("/footprint/areas/U00001").text
     assert "North PCN" in html
     assert "Mill Practice" in html
+    rows = list(csv.DictReader(io.StringIO(client.get("/footprint/areas/U00001.csv").text)))
+    assert [r["code"] for r in rows] == ["U00001", "A00001", "A00002"]
+    assert client.get("/footprint/areas/NOPE1.csv").status_code == 404
     missing = client.get("/footprint/areas/NOPE1")
     assert missing.status_code == 404
     assert "There is no area with code &#39;NOPE1&#39;" in missing.text

@@ -123,6 +123,18 @@ def organisations_csv(db: Db, type: Annotated[str | None, Query(max_length=32)] 
     return csv_response("organisations.csv", ORG_CSV_COLUMNS, org_csv_rows(orgs))
 
 
+@router.get("/footprint/areas/{code}.csv")
+def area_csv(code: str, db: Db) -> Response:
+    """The area and everything beneath it, as CSV."""
+    tree = _tree_or_404(db)
+    node = tree.find(code)
+    if node is None:
+        raise HTTPException(404, f"There is no area with code '{code}' in this footprint.")
+    return csv_response(
+        f"footprint-{code}.csv", AREA_CSV_COLUMNS, tree_csv_rows(node.walk(), tree.population)
+    )
+
+
 @router.get("/footprint/areas/{code}", response_class=HTMLResponse)
 def area_page(request: Request, code: str, db: Db) -> Response:
     """One area: where it sits, its population and what it contains."""
