@@ -54,17 +54,25 @@ class Permission(StrEnum):
     manage_governance = "manage_governance"
     view_board_papers = "view_board_papers"
     challenge = "challenge"
+    view_data_quality = "view_data_quality"
+    manage_data_quality = "manage_data_quality"
 
 
 _EVERYONE = frozenset({Permission.view_footprint, Permission.view_data_state})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.system_admin: _EVERYONE
-    | {Permission.manage_footprint, Permission.manage_users, Permission.view_audit},
+    | {
+        Permission.manage_footprint,
+        Permission.manage_users,
+        Permission.view_audit,
+        Permission.view_data_quality,
+        Permission.manage_data_quality,
+    },
     Role.care_team_member: _EVERYONE | {Permission.view_identifiable_records},
     Role.care_coordinator: _EVERYONE
     | {Permission.view_identifiable_records, Permission.manage_caseload},
-    Role.analyst: _EVERYONE | {Permission.view_pseudonymised_data},
+    Role.analyst: _EVERYONE | {Permission.view_pseudonymised_data, Permission.view_data_quality},
     Role.finance_lead: _EVERYONE | {Permission.submit_finance, Permission.view_all_finance},
     Role.governance_lead: _EVERYONE
     | {Permission.manage_governance, Permission.view_board_papers, Permission.view_audit},

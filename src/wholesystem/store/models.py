@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "wholesystem.store.models",
     "wholesystem.footprint.models",
     "wholesystem.access.models",
+    "wholesystem.record.models",
 )
 
 

@@ -1,0 +1,139 @@
+"""File-level checks: readable, UTF-8, hashed, a sound header, not cut short.
+
+Each fault raises :class:`~wholesystem.record.engine.FileRejected` with a reason a
+partner's data manager can act on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from wholesystem.record.engine import FileRejected
+
+__all__ = ["FileFacts", "Header", "read_facts", "read_header"]
+
+_CHUNK = 4 * 1024 * 1024
+_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What one streaming pass over a file learns."""
+
+    sha256: str
+    size: int
+    lines: int  # count of line ends
+    ends_with_newline: bool
+    tail: str  # the last line (decoded), for the truncation check
+    problem: str | None = None  # why the file is not UTF-8, when it is not
+
+
+@dataclass(frozen=True)
+class Header:
+    """The parsed header row of a CSV file."""
+
+    names: tuple[str, ...]
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def read_facts(path: Path) -> FileFacts:
+    """Hash the file and prove it is UTF-8, in one pass; reject what cannot be read."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    size = lines = 0
+    last = b""
+    problem: str | None = None
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                digest.update(chunk)
+                if problem is None:
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError as exc:
+                        offset = size + exc.start
+                        bad = chunk[exc.start : exc.start + 1]
+                        line = lines + _line_of(chunk, exc.start)
+                        latin = " (it looks like Latin-1 or Windows-1252)" if bad >= b"\x80" else ""
+                        problem = (
+                            f"not UTF-8: byte 0x{bad.hex()} at offset {offset} (line {line}) is "
+                            f"not valid UTF-8{latin}; export the file as UTF-8 and send it again"
+                        )
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+                last = (last + chunk)[-65536:]
+        if problem is None:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                problem = (
+                    "not UTF-8: the file ends in the middle of a multi-byte character; "
+                    "the file looks cut short"
+                )
+    except IsADirectoryError:
+        raise FileRejected(f"unreadable: {path} is a folder, not a file") from None
+    except OSError as exc:
+        raise FileRejected(f"unreadable: {exc.strerror or exc}") from None
+    ends = last.endswith(b"\n")
+    body = last[:-1] if ends else last
+    tail = body.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace").rstrip("\r")
+    return FileFacts(digest.hexdigest(), size, lines, ends, tail, problem)
+
+
+def read_header(path: Path, facts: FileFacts) -> Header:
+    """Parse and check the header row (delimiter, blanks, duplicates)."""
+    if facts.size == 0:
+        raise FileRejected("empty file: there is no header row")
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        first = fh.readline()
+    text = first.rstrip("\r\n")
+    if not text.strip():
+        raise FileRejected("the first line is blank: the header row must come first")
+    names = [n.strip().lower() for n in next(csv.reader([text]))]
+    if len(names) == 1:
+        for delim, label in _DELIMITERS.items():
+            if delim in text:
+                raise FileRejected(
+                    f"wrong delimiter: the header is separated by {label}, not commas; "
+                    "extracts must be comma-separated (CSV)"
+                )
+    blank = [i + 1 for i, n in enumerate(names) if not n]
+    if blank:
+        where = ", ".join(str(i) for i in blank)
+        raise FileRejected(f"blank column header at position {where}")
+    seen: dict[str, int] = {}
+    dupes: list[str] = []
+    for i, n in enumerate(names, start=1):
+        if n in seen:
+            dupes.append(f"{n} (columns {seen[n]} and {i})")
+        else:
+            seen[n] = i
+    if dupes:
+        raise FileRejected("duplicated column header: " + "; ".join(dupes))
+    return Header(tuple(names))
+
+
+def check_not_truncated(facts: FileFacts, header: Header) -> None:
+    """Reject a file whose last line stops mid-row with no line end."""
+    if facts.ends_with_newline or facts.lines == 0:
+        return
+    tail = facts.tail
+    fields: list[str] | None
+    try:
+        fields = next(csv.reader([tail], strict=True))
+    except (csv.Error, StopIteration):
+        fields = None
+    open_quote = tail.count('"') % 2 == 1
+    if fields is None or open_quote or len(fields) < len(header.names):
+        count = 0 if fields is None else len(fields)
+        raise FileRejected(
+            f"truncated: the last line ({facts.lines + 1}) stops after {count} of "
+            f"{len(header.names)} columns with no line end; the file looks cut short"
+        )
