@@ -11,7 +11,23 @@ from wholesystem.cli import app
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        ([], ("synth", "db", "users", "audit", "serve", "demo", "footprint", "spc")),
+        (
+            [],
+            (
+                "synth",
+                "db",
+                "users",
+                "audit",
+                "serve",
+                "demo",
+                "footprint",
+                "spc",
+                "ingest",
+                "link-records",
+                "link-eval",
+                "link-index",
+            ),
+        ),
         (["db"], ("upgrade",)),
         (["users"], ("create", "list", "deactivate", "set-password")),
         (["audit"], ("verify",)),

@@ -89,12 +89,16 @@ def _register_capabilities() -> None:
     from wholesystem.access.cli import register as register_access
     from wholesystem.footprint.cli import register as register_footprint
     from wholesystem.metrics.cli import register as register_metrics
+    from wholesystem.record.cli import register as register_record
+    from wholesystem.record.linkage.cli import register as register_linkage
     from wholesystem.synth.cli import register as register_synth
 
     register_synth(app)
     register_footprint(app)
     register_access(app)
     register_metrics(app)
+    register_record(app)
+    register_linkage(app)
 
 
 _register_capabilities()

@@ -54,7 +54,10 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
     from wholesystem.access.demo import create_demo_users
     from wholesystem.footprint.pipeline import load_footprint_file
     from wholesystem.footprint.queries import organisation_codes_by_type
+    from wholesystem.record.ingest import ingest_path
+    from wholesystem.record.linkage.pipeline import build_person_index
     from wholesystem.store.db import open_database, session_scope, upgrade
+    from wholesystem.store.lake import Lake
     from wholesystem.store.runs import recorded_run
     from wholesystem.synth import SynthConfig, generate
 
@@ -69,6 +72,9 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
                 run.summary = f"Synthetic ICS of {people:,} people (seed {seed})"
                 run.details = {"out": str(out_dir), "files": len(manifest.files)}
         footprint = load_footprint_file(factory, out_dir / "footprint.json")
+        lake = Lake(settings.resolved_lake_dir)
+        ingest_path(factory, lake, out_dir / "extracts", actor="demo")
+        build_person_index(factory, lake, actor="demo")
         with session_scope(factory) as session:
             logins = create_demo_users(
                 session, organisation_codes_by_type(session), mode=settings.mode

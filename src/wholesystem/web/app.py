@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from wholesystem.access.routes import router as access_router
     from wholesystem.footprint.routes import api_router as footprint_api
     from wholesystem.footprint.routes import router as footprint_router
+    from wholesystem.record.routes import router as record_router
     from wholesystem.web.home import router as home_router
 
     settings = settings or get_settings()
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(access_router)
     app.include_router(footprint_router)
     app.include_router(footprint_api, prefix="/api/v1")
+    app.include_router(record_router)
     return app
 
 

@@ -18,6 +18,7 @@ class NavItem:
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Footprint", "/footprint", Permission.view_footprint),
+    NavItem("Data quality", "/data-quality", Permission.view_data_quality),
     NavItem("Users", "/admin/users", Permission.manage_users),
     NavItem("Audit log", "/admin/audit", Permission.view_audit),
 )
