@@ -50,6 +50,8 @@ PAGES = [
     ("/admin/users", "carer"),  # 403 page
     ("/admin/users", "admin"),
     ("/admin/audit", "admin"),
+    ("/data-quality", "admin"),
+    ("/data-quality?status=rejected", "analyst"),
 ]
 
 
