@@ -56,9 +56,15 @@ class Permission(StrEnum):
     challenge = "challenge"
     view_data_quality = "view_data_quality"
     manage_data_quality = "manage_data_quality"
+    view_dashboard = "view_dashboard"
+    publish_snapshots = "publish_snapshots"
+    review_break_glass = "review_break_glass"
+    manage_opt_outs = "manage_opt_outs"
 
 
-_EVERYONE = frozenset({Permission.view_footprint, Permission.view_data_state})
+_EVERYONE = frozenset(
+    {Permission.view_footprint, Permission.view_data_state, Permission.view_dashboard}
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.system_admin: _EVERYONE
@@ -68,14 +74,27 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.view_audit,
         Permission.view_data_quality,
         Permission.manage_data_quality,
+        Permission.publish_snapshots,
+        Permission.review_break_glass,
+        Permission.manage_opt_outs,
     },
     Role.care_team_member: _EVERYONE | {Permission.view_identifiable_records},
     Role.care_coordinator: _EVERYONE
     | {Permission.view_identifiable_records, Permission.manage_caseload},
-    Role.analyst: _EVERYONE | {Permission.view_pseudonymised_data, Permission.view_data_quality},
+    Role.analyst: _EVERYONE
+    | {
+        Permission.view_pseudonymised_data,
+        Permission.view_data_quality,
+        Permission.publish_snapshots,
+    },
     Role.finance_lead: _EVERYONE | {Permission.submit_finance, Permission.view_all_finance},
     Role.governance_lead: _EVERYONE
-    | {Permission.manage_governance, Permission.view_board_papers, Permission.view_audit},
+    | {
+        Permission.manage_governance,
+        Permission.view_board_papers,
+        Permission.view_audit,
+        Permission.review_break_glass,
+    },
     Role.board_member: _EVERYONE
     | {Permission.view_board_papers, Permission.view_all_finance, Permission.challenge},
     Role.non_executive: _EVERYONE | {Permission.view_board_papers, Permission.challenge},
