@@ -26,6 +26,8 @@ from wholesystem.cli import app
                 "link-records",
                 "link-eval",
                 "link-index",
+                "link-lake",
+                "finance",
             ),
         ),
         (["db"], ("upgrade",)),
@@ -34,6 +36,8 @@ from wholesystem.cli import app
         (["serve", "--help"], ("--host", "--port")),
         (["demo", "--help"], ("--people", "--seed", "--no-serve")),
         (["synth", "--help"], ("--people", "--seed", "--out")),
+        (["finance", "settle", "--help"], ("--out",)),
+        (["link-lake", "--help"], ("--relink",)),
         (["spc", "--help"], ("--out", "--improvement", "--target", "--rebase-at")),
     ],
 )

@@ -87,10 +87,12 @@ def demo(
 
 def _register_capabilities() -> None:
     from wholesystem.access.cli import register as register_access
+    from wholesystem.finance.cli import register as register_finance
     from wholesystem.footprint.cli import register as register_footprint
     from wholesystem.metrics.cli import register as register_metrics
     from wholesystem.record.cli import register as register_record
     from wholesystem.record.linkage.cli import register as register_linkage
+    from wholesystem.record.linked_cli import register as register_linked
     from wholesystem.synth.cli import register as register_synth
 
     register_synth(app)
@@ -99,6 +101,8 @@ def _register_capabilities() -> None:
     register_metrics(app)
     register_record(app)
     register_linkage(app)
+    register_linked(app)
+    register_finance(app)
 
 
 _register_capabilities()

@@ -56,6 +56,7 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
     from wholesystem.footprint.queries import organisation_codes_by_type
     from wholesystem.record.ingest import ingest_path
     from wholesystem.record.linkage.pipeline import build_person_index
+    from wholesystem.record.linked import build_linked_tables
     from wholesystem.store.db import open_database, session_scope, upgrade
     from wholesystem.store.lake import Lake
     from wholesystem.store.runs import recorded_run
@@ -75,6 +76,7 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
         lake = Lake(settings.resolved_lake_dir)
         ingest_path(factory, lake, out_dir / "extracts", actor="demo")
         build_person_index(factory, lake, actor="demo")
+        build_linked_tables(factory, lake, "demo")
         with session_scope(factory) as session:
             logins = create_demo_users(
                 session, organisation_codes_by_type(session), mode=settings.mode
