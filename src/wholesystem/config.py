@@ -80,6 +80,17 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(
         default=15, ge=1, description="Window and lock-out length for login throttling."
     )
+    break_glass_minutes: int = Field(
+        default=60,
+        ge=5,
+        le=24 * 60,
+        description="Minutes a break-glass grant to one person's record lasts.",
+    )
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="Key for analysts' pseudonyms; default derived from secret_key. "
+        "Changing it changes every pseudonym.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
 
@@ -108,6 +119,8 @@ class Settings(BaseSettings):
             )
         if len(secret) < 32:
             raise ValueError("WHOLESYSTEM_SECRET_KEY must be at least 32 characters long.")
+        if self.pseudonym_key is not None and len(self.pseudonym_key.get_secret_value()) < 32:
+            raise ValueError("WHOLESYSTEM_PSEUDONYM_KEY must be at least 32 characters long.")
         return self
 
     @property

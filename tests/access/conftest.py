@@ -136,3 +136,48 @@ def app_client(app: FastAPI) -> Iterator[TestClient]:
     """A browser-like client over https, so Secure cookies flow."""
     with TestClient(app, base_url="https://testserver") as client:
         yield client
+
+
+# ------------------------------------------------------------- information governance
+
+
+@pytest.fixture
+def footprint_factory(
+    factory: sessionmaker[Session], footprint_file: Path
+) -> sessionmaker[Session]:
+    """The migrated database holding the small Testshire footprint (no ``orgs`` rows).
+
+    North PCN (U00001) has practices A00001 and A00002; Harbour PCN (U00002) has A00003;
+    RA1 is an acute trust, RC1 a community trust, QXX the ICB.
+    """
+    from wholesystem.footprint.pipeline import load_footprint_file
+
+    load_footprint_file(factory, footprint_file)
+    return factory
+
+
+class UserMaker:
+    """Creates committed users over the footprint and hands them back detached."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    def __call__(self, username: str, role: Role, organisation_code: str) -> User:
+        with session_scope(self.factory) as s:
+            user = create_user(
+                s,
+                username=username,
+                display_name=username.title(),
+                role=role,
+                organisation_code=organisation_code,
+                password=PASSWORD,
+                actor="test",
+            )
+            s.flush()
+            s.expunge(user)
+            return user
+
+
+@pytest.fixture
+def user_maker(footprint_factory: sessionmaker[Session]) -> UserMaker:
+    return UserMaker(footprint_factory)

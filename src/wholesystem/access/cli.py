@@ -1,10 +1,11 @@
-"""`wholesystem users …` and `wholesystem audit …`: accounts and the audit log from the shell."""
+"""`wholesystem users …`, `audit …` and `opt-out …`: accounts, the audit log and opt-outs."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -16,18 +17,29 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wholesystem.access import audit
 from wholesystem.access.errors import AccessError
+from wholesystem.access.opt_outs import (
+    OptOutError,
+    current_opt_outs,
+    load_opt_outs,
+    record_opt_out,
+    withdraw_opt_out,
+)
 from wholesystem.access.presenters import format_time, role_label
 from wholesystem.access.users import create_user, deactivate_user, list_users, set_password
 from wholesystem.config import ConfigError, get_settings
 from wholesystem.store.db import open_database, session_scope
 
-__all__ = ["CLI_ACTOR", "audit_app", "register", "users_app"]
+__all__ = ["CLI_ACTOR", "audit_app", "opt_out_app", "register", "users_app"]
 
 # Changes made from the shell are attributed to "system": only operators have the shell.
 CLI_ACTOR = audit.SYSTEM_ACTOR
 
 users_app = typer.Typer(help="Manage who can sign in.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the audit log.", no_args_is_help=True)
+opt_out_app = typer.Typer(
+    help="The national data opt-out: NHS numbers left out of analysis and model training.",
+    no_args_is_help=True,
+)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -170,7 +182,96 @@ def audit_verify() -> None:
     typer.echo(result.summary)
 
 
+Source = Annotated[
+    str | None,
+    typer.Option("--source", help="Where the opt-out came from (default: cli, or the file name)."),
+]
+
+
+@opt_out_app.command("add")
+def opt_out_add(
+    nhs_number: Annotated[str, typer.Argument(help="Ten digits; spaces allowed if quoted.")],
+    source: Source = None,
+) -> None:
+    """Record an opt-out for one NHS number."""
+    with _database() as factory:
+        try:
+            with session_scope(factory) as session:
+                row = record_opt_out(session, nhs_number, actor=CLI_ACTOR, source=source or "cli")
+                digits = row.nhs_number
+        except OptOutError as exc:
+            _fail(str(exc))
+    typer.echo(f"Recorded the opt-out of NHS number {digits}.")
+
+
+@opt_out_app.command("remove")
+def opt_out_remove(
+    nhs_number: Annotated[str, typer.Argument(help="Ten digits; spaces allowed if quoted.")],
+) -> None:
+    """Withdraw the current opt-out of one NHS number (the history is kept)."""
+    with _database() as factory:
+        try:
+            with session_scope(factory) as session:
+                digits = withdraw_opt_out(session, nhs_number, actor=CLI_ACTOR).nhs_number
+        except OptOutError as exc:
+            _fail(str(exc))
+    typer.echo(f"Withdrew the opt-out of NHS number {digits}.")
+
+
+@opt_out_app.command("list")
+def opt_out_list(
+    include_withdrawn: Annotated[
+        bool, typer.Option("--all", help="Include withdrawn opt-outs.")
+    ] = False,
+) -> None:
+    """List current opt-outs, newest first (a listing of NHS numbers, so it is audited)."""
+    with _database() as factory, session_scope(factory) as session:
+        rows = current_opt_outs(session, include_withdrawn=include_withdrawn)
+        audit.append(
+            session,
+            actor=CLI_ACTOR,
+            action="export",
+            object_type="opt_out_list",
+            object_id="cli list",
+            detail={"rows": len(rows), "include_withdrawn": include_withdrawn},
+        )
+        table = Table("NHS number", "Recorded", "By", "Source", "Withdrawn")
+        for row in rows:
+            table.add_row(
+                row.nhs_number,
+                format_time(row.recorded_at),
+                row.recorded_by,
+                row.source,
+                format_time(row.withdrawn_at, never=""),
+            )
+    Console(width=160).print(table)
+    typer.echo(f"{len(rows):,} opt-out{'s' if len(rows) != 1 else ''}.")
+
+
+@opt_out_app.command("load")
+def opt_out_load(
+    path: Annotated[Path, typer.Argument(help="CSV file with an nhs_number column.")],
+    source: Source = None,
+) -> None:
+    """Record every NHS number in a CSV file, or none if any row is bad."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {path}: {exc}")
+    with _database() as factory:
+        try:
+            with session_scope(factory) as session:
+                result = load_opt_outs(session, text, actor=CLI_ACTOR, source=source or path.name)
+        except OptOutError as exc:
+            _fail(str(exc))
+    typer.echo(
+        f"Loaded {path.name}: {result.added:,} added, {result.already:,} already opted out, "
+        f"{result.repeated:,} repeated in the file."
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add the ``users`` and ``audit`` command groups to the main CLI."""
+    """Add the ``users``, ``audit`` and ``opt-out`` command groups to the main CLI."""
     app.add_typer(users_app, name="users")
     app.add_typer(audit_app, name="audit")
+    app.add_typer(opt_out_app, name="opt-out")

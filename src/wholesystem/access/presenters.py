@@ -8,16 +8,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wholesystem.access.audit import AuditVerification, canonical_json
-from wholesystem.access.models import AuditEvent, User
+from wholesystem.access.break_glass import GrantStatus, grant_status
+from wholesystem.access.models import AuditEvent, BreakGlassGrant, OptOut, User
 from wholesystem.access.permissions import Role
 
 __all__ = [
     "AUDIT_CSV_HEADER",
+    "BREAK_GLASS_CSV_HEADER",
+    "OPT_OUT_CSV_HEADER",
     "USER_CSV_HEADER",
     "AuditPage",
     "audit_csv_row",
     "audit_table_rows",
+    "break_glass_csv_row",
+    "break_glass_summary",
+    "break_glass_table_rows",
     "format_time",
+    "opt_out_csv_row",
+    "opt_out_table_rows",
     "role_label",
     "user_csv_row",
     "user_table_rows",
@@ -172,3 +180,153 @@ def page_window(total: int, page: int, per_page: int) -> AuditPage:
 
 def verification_view(result: AuditVerification) -> dict[str, Any]:
     return {"ok": result.ok, "summary": result.summary, "problem": result.problem}
+
+
+# ------------------------------------------------------------------------ break-glass
+
+BREAK_GLASS_CSV_HEADER = (
+    "grant_id",
+    "started_at",
+    "expires_at",
+    "username",
+    "user_name",
+    "organisation_code",
+    "person_id",
+    "reason",
+    "status",
+    "reviewed_at",
+    "reviewed_by",
+    "review_outcome",
+    "review_note",
+)
+
+_OUTCOME_LABELS = {"appropriate": "Appropriate", "inappropriate": "Inappropriate"}
+
+
+def _user_text(user: User) -> str:
+    return f"{user.display_name} ({user.username}, {user.organisation_code})"
+
+
+def _review_text(grant: BreakGlassGrant, reviewer: User | None) -> str:
+    if grant.review_outcome is None:
+        return "Awaiting review"
+    who = reviewer.username if reviewer is not None else "unknown"
+    return f"{_OUTCOME_LABELS.get(grant.review_outcome, grant.review_outcome)} ({who})"
+
+
+def break_glass_table_rows(
+    grants: Iterable[tuple[BreakGlassGrant, User, User | None]], now: datetime
+) -> list[list[dict[str, str]]]:
+    """Rows for the review table; each grant links to its review page."""
+    rows = []
+    for grant, user, reviewer in grants:
+        status = grant_status(grant, now)
+        rows.append(
+            [
+                {
+                    "html": f'<a href="/admin/break-glass/{grant.id}">{grant.id}</a>',
+                    "header": "Grant",
+                },
+                {"text": format_time(grant.started_at), "header": "Started"},
+                {"text": _user_text(user), "header": "Who"},
+                {"text": grant.person_id, "header": "Person"},
+                {"text": grant.reason, "header": "Reason"},
+                {
+                    "text": ("Active until " if status is GrantStatus.active else "Expired ")
+                    + format_time(grant.expires_at),
+                    "header": "Access",
+                },
+                {"text": _review_text(grant, reviewer), "header": "Review"},
+            ]
+        )
+    return rows
+
+
+def break_glass_csv_row(
+    grant: BreakGlassGrant, user: User, reviewer: User | None, now: datetime
+) -> list[Any]:
+    return [
+        grant.id,
+        iso_time(grant.started_at),
+        iso_time(grant.expires_at),
+        user.username,
+        user.display_name,
+        user.organisation_code,
+        grant.person_id,
+        grant.reason,
+        grant_status(grant, now).value,
+        iso_time(grant.reviewed_at),
+        reviewer.username if reviewer is not None else "",
+        grant.review_outcome or "",
+        grant.review_note or "",
+    ]
+
+
+def break_glass_summary(
+    grant: BreakGlassGrant, user: User, reviewer: User | None, now: datetime
+) -> list[dict[str, dict[str, str]]]:
+    """Summary-list rows for one grant."""
+    status = grant_status(grant, now)
+    rows = [
+        ("Who", _user_text(user)),
+        ("Role", role_label(user.role)),
+        ("Person", grant.person_id),
+        ("Reason given", grant.reason),
+        ("Started", format_time(grant.started_at)),
+        (
+            "Access",
+            ("Active until " if status is GrantStatus.active else "Expired ")
+            + format_time(grant.expires_at),
+        ),
+        ("Review", _review_text(grant, reviewer)),
+    ]
+    if grant.reviewed_at is not None:
+        rows.append(("Reviewed", format_time(grant.reviewed_at)))
+        rows.append(("Review note", grant.review_note or "None"))
+    return [{"key": {"text": k}, "value": {"text": v}} for k, v in rows]
+
+
+# ---------------------------------------------------------------------------- opt-outs
+
+OPT_OUT_CSV_HEADER = (
+    "nhs_number",
+    "recorded_at",
+    "recorded_by",
+    "source",
+    "withdrawn_at",
+    "withdrawn_by",
+)
+
+
+def format_nhs_number(digits: str) -> str:
+    """'943 476 5919', the way NHS numbers are shown to people."""
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}" if len(digits) == 10 else digits
+
+
+def opt_out_table_rows(rows: Iterable[OptOut]) -> list[list[dict[str, str]]]:
+    return [
+        [
+            {"text": format_nhs_number(r.nhs_number), "header": "NHS number"},
+            {"text": format_time(r.recorded_at), "header": "Recorded"},
+            {"text": r.recorded_by, "header": "By"},
+            {"text": r.source, "header": "Source"},
+            {
+                "text": "Current"
+                if r.withdrawn_at is None
+                else f"Withdrawn {format_time(r.withdrawn_at)} ({r.withdrawn_by or 'unknown'})",
+                "header": "Status",
+            },
+        ]
+        for r in rows
+    ]
+
+
+def opt_out_csv_row(row: OptOut) -> list[Any]:
+    return [
+        row.nhs_number,
+        iso_time(row.recorded_at),
+        row.recorded_by,
+        row.source,
+        iso_time(row.withdrawn_at),
+        row.withdrawn_by or "",
+    ]

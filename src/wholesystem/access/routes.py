@@ -1,4 +1,4 @@
-"""Access pages: sign in, sign out, users and the audit log (each table with its CSV)."""
+"""Access pages: sign in, users, the audit log, break-glass review and opt-outs (with CSVs)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,40 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from wholesystem.access import audit
+from wholesystem.access.break_glass import (
+    BreakGlassError,
+    GrantNotFound,
+    ReviewNoteTooLong,
+    ReviewOutcome,
+    grant_with_users,
+    list_grants,
+    pending_reviews,
+    review_grant,
+)
 from wholesystem.access.errors import InvalidCredentials, TooManyAttempts
-from wholesystem.access.models import AuditEvent, AuthSession, User
+from wholesystem.access.models import AuditEvent, AuthSession, OptOut, User
+from wholesystem.access.opt_outs import (
+    AlreadyOptedOut,
+    InvalidNhsNumber,
+    OptOutError,
+    normalise_nhs_number,
+    opted_out_nhs_numbers,
+    record_opt_out,
+    withdraw_opt_out,
+)
 from wholesystem.access.permissions import Permission
 from wholesystem.access.presenters import (
     AUDIT_CSV_HEADER,
+    BREAK_GLASS_CSV_HEADER,
+    OPT_OUT_CSV_HEADER,
     USER_CSV_HEADER,
     audit_csv_row,
     audit_table_rows,
+    break_glass_csv_row,
+    break_glass_summary,
+    break_glass_table_rows,
+    opt_out_csv_row,
+    opt_out_table_rows,
     page_window,
     user_csv_row,
     user_table_rows,
@@ -360,3 +386,347 @@ def audit_csv(
         .execution_options(yield_per=1000)
     ).scalars()
     return csv_response("audit.csv", AUDIT_CSV_HEADER, (audit_csv_row(e) for e in events))
+
+
+# ------------------------------------------------------------------------- break-glass
+
+_BREAK_GLASS_CRUMB = Crumb("Break-glass review", "/admin/break-glass")
+UsernameParam = Annotated[str | None, Query(max_length=64)]
+
+
+def _break_glass_filters(show: str | None, username: str | None) -> dict[str, str]:
+    chosen = {"show": "all" if show == "all" else "pending"}
+    if username and username.strip():
+        chosen["user"] = username.strip().lower()
+    return chosen
+
+
+@router.get("/admin/break-glass", response_class=HTMLResponse)
+def break_glass_page(
+    request: Request,
+    show: Annotated[str | None, Query(max_length=16)] = None,
+    username: Annotated[str | None, Query(alias="user", max_length=64)] = None,
+    user: CurrentUser = Depends(require(Permission.review_break_glass)),
+    db: Session = Depends(get_db),
+) -> Response:
+    """Break-glass grants (awaiting review by default), newest first, each linking to its review."""
+    chosen = _break_glass_filters(show, username)
+    now = current_time(request.app)
+    audit.append(
+        db,
+        actor=user.username,
+        action="view",
+        object_type="break_glass_list",
+        object_id="break-glass",
+        detail={"filters": chosen},
+        at=now,
+    )
+    db.commit()
+    grants = list_grants(db, pending_only=chosen["show"] == "pending", username=chosen.get("user"))
+    return render(
+        request,
+        "access/break_glass.html",
+        PageMeta(title="Break-glass review", breadcrumbs=(_ADMIN_CRUMB, _BREAK_GLASS_CRUMB)),
+        data_as_at=now,
+        rows=break_glass_table_rows(grants, now),
+        count=len(grants),
+        pending=len(pending_reviews(db)),
+        filters=chosen,
+        csv_href="/admin/break-glass.csv?" + urlencode(chosen),
+        reviewed=request.query_params.get("reviewed"),
+    )
+
+
+@router.get("/admin/break-glass.csv")
+def break_glass_csv(
+    request: Request,
+    show: Annotated[str | None, Query(max_length=16)] = None,
+    username: Annotated[str | None, Query(alias="user", max_length=64)] = None,
+    user: CurrentUser = Depends(require(Permission.review_break_glass)),
+    db: Session = Depends(get_db),
+) -> Response:
+    """The listed grants as CSV (an export, so it is audited)."""
+    chosen = _break_glass_filters(show, username)
+    now = current_time(request.app)
+    grants = list_grants(db, pending_only=chosen["show"] == "pending", username=chosen.get("user"))
+    audit.append(
+        db,
+        actor=user.username,
+        action="export",
+        object_type="break_glass_list",
+        object_id="break-glass.csv",
+        detail={"filters": chosen, "rows": len(grants)},
+        at=now,
+    )
+    db.commit()
+    return csv_response(
+        "break-glass.csv",
+        BREAK_GLASS_CSV_HEADER,
+        [break_glass_csv_row(g, u, r, now) for g, u, r in grants],
+    )
+
+
+def _grant_page(
+    request: Request,
+    db: Session,
+    user: CurrentUser,
+    grant_id: int,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    outcome: str = "",
+    note: str = "",
+    status_code: int = 200,
+) -> Response:
+    found = grant_with_users(db, grant_id)
+    if found is None:
+        return render(
+            request,
+            "access/break_glass_missing.html",
+            PageMeta(title="Grant not found", breadcrumbs=(_ADMIN_CRUMB, _BREAK_GLASS_CRUMB)),
+            status_code=404,
+            grant_id=grant_id,
+        )
+    grant, grant_user, reviewer = found
+    now = current_time(request.app)
+    errors = errors or []
+    return render(
+        request,
+        "access/break_glass_grant.html",
+        PageMeta(
+            title=f"Break-glass grant {grant.id}",
+            breadcrumbs=(_ADMIN_CRUMB, _BREAK_GLASS_CRUMB),
+        ),
+        data_as_at=now,
+        status_code=status_code,
+        grant_id=grant.id,
+        summary=break_glass_summary(grant, grant_user, reviewer, now),
+        reviewable=grant.reviewed_at is None and grant.user_id != user.id,
+        own=grant.user_id == user.id,
+        errors=[{"text": e["text"], "href": e["href"]} for e in errors],
+        field_errors={e["field"]: e["text"] for e in errors},
+        outcome=outcome,
+        note=note,
+        outcomes=[
+            {"value": o.value, "text": o.value.capitalize(), "checked": o.value == outcome}
+            for o in ReviewOutcome
+        ],
+    )
+
+
+@router.get("/admin/break-glass/{grant_id}", response_class=HTMLResponse)
+def break_glass_grant(
+    request: Request,
+    grant_id: int,
+    user: CurrentUser = Depends(require(Permission.review_break_glass)),
+    db: Session = Depends(get_db),
+) -> Response:
+    """One grant, with the form to record the review when it awaits one."""
+    return _grant_page(request, db, user, grant_id)
+
+
+@router.post("/admin/break-glass/{grant_id}/review", response_class=HTMLResponse)
+def break_glass_review(
+    request: Request,
+    grant_id: int,
+    outcome: Annotated[str, Form(max_length=32)] = "",
+    note: Annotated[str, Form(max_length=4000)] = "",
+    user: CurrentUser = Depends(require(Permission.review_break_glass)),
+    db: Session = Depends(get_db),
+) -> Response:
+    """Record whether the access was appropriate; back to the list on success."""
+    now = current_time(request.app)
+    try:
+        review_grant(db, grant_id, user, outcome, note, now=now)
+    except GrantNotFound:
+        db.rollback()
+        return _grant_page(request, db, user, grant_id)
+    except BreakGlassError as exc:
+        db.rollback()
+        field = "note" if isinstance(exc, ReviewNoteTooLong) else "outcome"
+        return _grant_page(
+            request,
+            db,
+            user,
+            grant_id,
+            errors=[{"text": str(exc), "href": f"#{field}", "field": field}],
+            outcome=outcome,
+            note=note,
+            status_code=400,
+        )
+    db.commit()
+    return RedirectResponse(f"/admin/break-glass?reviewed={grant_id}", status_code=303)
+
+
+# ---------------------------------------------------------------------------- opt-outs
+
+OPT_OUT_PAGE_SIZE = 100
+_OPT_OUT_CRUMB = Crumb("Opt-outs", "/admin/opt-outs")
+
+
+def _opt_out_query(show: str | None, number: str | None) -> tuple[dict[str, str], Any]:
+    chosen = {"show": "all" if show == "all" else "current"}
+    query = select(OptOut)
+    if chosen["show"] == "current":
+        query = query.where(OptOut.withdrawn_at.is_(None))
+    digits = normalise_nhs_number(number)
+    if digits:
+        chosen["nhs_number"] = digits
+        query = query.where(OptOut.nhs_number == digits)
+    return chosen, query
+
+
+def _opt_outs_page(
+    request: Request,
+    db: Session,
+    user: CurrentUser,
+    *,
+    show: str | None = None,
+    number: str | None = None,
+    page: int = 1,
+    errors: list[dict[str, str]] | None = None,
+    form: dict[str, str] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    chosen, query = _opt_out_query(show, number)
+    now = current_time(request.app)
+    audit.append(
+        db,
+        actor=user.username,
+        action="view",
+        object_type="opt_out_list",
+        object_id=f"page {page}",
+        detail={"filters": chosen},
+        at=now,
+    )
+    db.commit()
+    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    window = page_window(total, page, OPT_OUT_PAGE_SIZE)
+    rows = db.execute(
+        query.order_by(OptOut.recorded_at.desc(), OptOut.id.desc())
+        .offset((window.page - 1) * OPT_OUT_PAGE_SIZE)
+        .limit(OPT_OUT_PAGE_SIZE)
+    ).scalars()
+
+    def link(to_page: int) -> str:
+        return "/admin/opt-outs?" + urlencode({**chosen, "page": to_page})
+
+    pagination: dict[str, Any] = {}
+    if window.page > 1:
+        pagination["previous"] = {"href": link(window.page - 1), "labelText": "Newer"}
+    if window.page < window.pages:
+        pagination["next"] = {"href": link(window.page + 1), "labelText": "Older"}
+    errors = errors or []
+    return render(
+        request,
+        "access/opt_outs.html",
+        PageMeta(title="Opt-outs", breadcrumbs=(_ADMIN_CRUMB, _OPT_OUT_CRUMB)),
+        data_as_at=now,
+        status_code=status_code,
+        rows=opt_out_table_rows(rows),
+        window=window,
+        pagination=pagination,
+        current=len(opted_out_nhs_numbers(db)),
+        filters=chosen,
+        csv_href="/admin/opt-outs.csv?" + urlencode(chosen),
+        errors=[{"text": e["text"], "href": e["href"]} for e in errors],
+        field_errors={e["field"]: e["text"] for e in errors},
+        form=form or {},
+        notice=notice,
+    )
+
+
+@router.get("/admin/opt-outs", response_class=HTMLResponse)
+def opt_outs_page(
+    request: Request,
+    show: Annotated[str | None, Query(max_length=16)] = None,
+    nhs_number: Annotated[str | None, Query(max_length=32)] = None,
+    page: Annotated[int, Query(ge=1, le=10_000_000)] = 1,
+    done: Annotated[str | None, Query(max_length=16)] = None,
+    user: CurrentUser = Depends(require(Permission.manage_opt_outs)),
+    db: Session = Depends(get_db),
+) -> Response:
+    """National data opt-outs, newest first, with forms to record and withdraw one."""
+    notice = {
+        "added": "The opt-out has been recorded.",
+        "withdrawn": "The opt-out has been withdrawn.",
+    }
+    return _opt_outs_page(
+        request, db, user, show=show, number=nhs_number, page=page, notice=notice.get(done or "")
+    )
+
+
+@router.get("/admin/opt-outs.csv")
+def opt_outs_csv(
+    request: Request,
+    show: Annotated[str | None, Query(max_length=16)] = None,
+    nhs_number: Annotated[str | None, Query(max_length=32)] = None,
+    user: CurrentUser = Depends(require(Permission.manage_opt_outs)),
+    db: Session = Depends(get_db),
+) -> Response:
+    """The listed opt-outs as CSV (NHS numbers, so the export is audited)."""
+    chosen, query = _opt_out_query(show, nhs_number)
+    rows = list(db.execute(query.order_by(OptOut.recorded_at.desc(), OptOut.id.desc())).scalars())
+    audit.append(
+        db,
+        actor=user.username,
+        action="export",
+        object_type="opt_out_list",
+        object_id="opt-outs.csv",
+        detail={"filters": chosen, "rows": len(rows)},
+        at=current_time(request.app),
+    )
+    db.commit()
+    return csv_response("opt-outs.csv", OPT_OUT_CSV_HEADER, [opt_out_csv_row(r) for r in rows])
+
+
+@router.post("/admin/opt-outs", response_class=HTMLResponse)
+def opt_outs_add(
+    request: Request,
+    nhs_number: Annotated[str, Form(max_length=32)] = "",
+    source: Annotated[str, Form(max_length=200)] = "",
+    user: CurrentUser = Depends(require(Permission.manage_opt_outs)),
+    db: Session = Depends(get_db),
+) -> Response:
+    """Record an opt-out from the form."""
+    try:
+        record_opt_out(
+            db, nhs_number, actor=user.username, source=source, now=current_time(request.app)
+        )
+    except OptOutError as exc:
+        db.rollback()
+        field = "nhs_number" if isinstance(exc, InvalidNhsNumber | AlreadyOptedOut) else "source"
+        return _opt_outs_page(
+            request,
+            db,
+            user,
+            errors=[{"text": str(exc), "href": f"#{field}", "field": field}],
+            form={"nhs_number": nhs_number, "source": source},
+            status_code=400,
+        )
+    db.commit()
+    return RedirectResponse("/admin/opt-outs?done=added", status_code=303)
+
+
+@router.post("/admin/opt-outs/withdraw", response_class=HTMLResponse)
+def opt_outs_withdraw(
+    request: Request,
+    nhs_number: Annotated[str, Form(max_length=32)] = "",
+    user: CurrentUser = Depends(require(Permission.manage_opt_outs)),
+    db: Session = Depends(get_db),
+) -> Response:
+    """Withdraw the current opt-out of one NHS number."""
+    try:
+        withdraw_opt_out(db, nhs_number, actor=user.username, now=current_time(request.app))
+    except OptOutError as exc:
+        db.rollback()
+        return _opt_outs_page(
+            request,
+            db,
+            user,
+            errors=[{"text": str(exc), "href": "#withdraw_nhs_number", "field": "withdraw"}],
+            form={"withdraw": nhs_number},
+            status_code=400,
+        )
+    db.commit()
+    return RedirectResponse("/admin/opt-outs?done=withdrawn", status_code=303)
