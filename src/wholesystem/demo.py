@@ -54,6 +54,8 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
     from wholesystem.access.demo import create_demo_users
     from wholesystem.footprint.pipeline import load_footprint_file
     from wholesystem.footprint.queries import organisation_codes_by_type
+    from wholesystem.metrics.pipeline import load_returns_step, publish
+    from wholesystem.metrics.snapshots import current_snapshot
     from wholesystem.record.ingest import ingest_path
     from wholesystem.record.linkage.pipeline import build_person_index
     from wholesystem.record.linked import build_linked_tables
@@ -77,6 +79,13 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
         ingest_path(factory, lake, out_dir / "extracts", actor="demo")
         build_person_index(factory, lake, actor="demo")
         build_linked_tables(factory, lake, "demo")
+        load_returns_step(factory, lake, out_dir / "returns", actor="demo")
+        with session_scope(factory) as session:
+            published = current_snapshot(session)
+        # A rebuilt ICS gets a fresh snapshot; a reused one keeps its current snapshot, so
+        # repeated `make run`s do not pile up identical snapshots.
+        if published is None or not reused:
+            publish(factory, lake, actor="demo", note="demo build")
         with session_scope(factory) as session:
             logins = create_demo_users(
                 session, organisation_codes_by_type(session), mode=settings.mode

@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "wholesystem.footprint.models",
     "wholesystem.access.models",
     "wholesystem.record.models",
+    "wholesystem.metrics.models",
 )
 
 
