@@ -31,6 +31,24 @@ def test_signed_out_api_gets_401_json(client: TestClient) -> None:
     assert response.headers["content-type"].startswith("application/json")
 
 
+def test_signed_out_fhir_gets_a_401_operation_outcome(client: TestClient) -> None:
+    response = client.get("/fhir/Patient/WP0000000001/$everything", follow_redirects=False)
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/fhir+json")
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome"
+    assert body["issue"][0]["code"] == "login"
+
+
+def test_fhir_for_a_role_without_the_permission_is_a_403_operation_outcome(
+    client: TestClient, sign_in: Callable[[str], TestClient]
+) -> None:
+    sign_in("admin")
+    response = client.get("/fhir/Patient/WP0000000001/$everything")
+    assert response.status_code == 403
+    assert response.json()["issue"][0]["code"] == "forbidden"
+
+
 def test_unknown_route_is_an_nhs_style_404(
     client: TestClient, sign_in: Callable[[str], TestClient]
 ) -> None:

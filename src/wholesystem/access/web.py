@@ -100,7 +100,8 @@ PUBLIC_PATHS = frozenset(
         "/api/v1/docs",
     }
 )
-PUBLIC_PREFIXES = ("/static",)
+# /public: the published dashboard (disclosure-controlled aggregates only, no sign-in).
+PUBLIC_PREFIXES = ("/static", "/public")
 
 # The Swagger UI page (served from our own static files, installed from npm) starts with an
 # inline script and sets inline styles; its policy allows that script by hash, not wholesale.
@@ -426,7 +427,7 @@ class AccessMiddleware:
         method: str = scope["method"].upper()
         settings: Settings = self.fastapi_app.state.settings
         secret = settings.secret_key.get_secret_value()
-        api = path.startswith("/api/")
+        api = path.startswith(("/api/", "/fhir/"))
 
         auth = _Auth(None, False, None)
         token = request.cookies.get(SESSION_COOKIE)

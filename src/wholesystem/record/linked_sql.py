@@ -252,8 +252,7 @@ _EVENT_SOURCES: dict[str, dict[str, str]] = {
             "WHEN first_attendance IN ('2', '4') THEN false END"
         ),
         "attended": (
-            "CASE WHEN attended IN ('5', '6') THEN true "
-            "WHEN attended IN ('2', '3', '4', '7') THEN false END"
+            "CASE WHEN attended IN ('5', '6') THEN true WHEN attended IN ('3', '7') THEN false END"
         ),
         "contact_type": (
             "CASE WHEN first_attendance IN ('1', '2') THEN 'face_to_face' "

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wholesystem.web.rendering import PageMeta, render
 
-__all__ = ["ErrorPage", "install_error_handlers", "is_api"]
+__all__ = ["ErrorPage", "install_error_handlers", "is_api", "is_fhir", "operation_outcome"]
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,41 @@ _PAGES = {
 
 
 def is_api(request: Request) -> bool:
-    """Whether the request is for the JSON API (errors as JSON, not pages)."""
-    return request.url.path.startswith("/api/")
+    """Whether the request is for the JSON or FHIR API (errors as JSON, not pages)."""
+    return request.url.path.startswith(("/api/", "/fhir/"))
+
+
+def is_fhir(request: Request) -> bool:
+    """Whether the request is for the FHIR API (errors as an OperationOutcome)."""
+    return request.url.path.startswith("/fhir/")
+
+
+# FHIR R4 IssueType codes (https://hl7.org/fhir/R4/valueset-issue-type.html) per status.
+_FHIR_ISSUE = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    422: "invalid",
+    429: "throttled",
+}
+
+
+def operation_outcome(status: int, text: str) -> JSONResponse:
+    """A FHIR R4 OperationOutcome for an error, as FHIR clients expect."""
+    body = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error" if status < 500 else "fatal",
+                "code": _FHIR_ISSUE.get(status, "exception" if status >= 500 else "processing"),
+                "diagnostics": text,
+            }
+        ],
+    }
+    return JSONResponse(body, status, media_type="application/fhir+json")
 
 
 def _page_for(status: int, detail: str | None) -> ErrorPage:
@@ -61,6 +94,8 @@ def _page_for(status: int, detail: str | None) -> ErrorPage:
 
 
 def _error_response(request: Request, status: int, detail: str | None) -> Response:
+    if is_fhir(request):
+        return operation_outcome(status, detail or _page_for(status, None).heading)
     if is_api(request):
         return JSONResponse({"detail": detail or _page_for(status, None).heading}, status)
     if status == 401:
@@ -95,6 +130,8 @@ def install_error_handlers(app: FastAPI) -> None:
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
             problems.append(f"{where}: {err.get('msg', 'invalid')}")
+        if is_fhir(request):
+            return operation_outcome(422, "; ".join(problems))
         if is_api(request):
             return JSONResponse({"detail": problems}, 422)
         return render(

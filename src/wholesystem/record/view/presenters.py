@@ -1,0 +1,408 @@
+"""What the record pages, CSV and JSON show: plain rows from a :class:`JoinedRecord`.
+
+Pure functions; the templates only loop over what these return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from wholesystem.record.view.assemble import (
+    SETTING_LABELS,
+    SETTINGS,
+    CarePackage,
+    Demographics,
+    JoinedRecord,
+    LatestObservation,
+    PseudonymisedRecord,
+    TimelineEntry,
+    TimelineFilter,
+)
+
+__all__ = [
+    "TIMELINE_CSV_COLUMNS",
+    "care_package_rows",
+    "demographic_rows",
+    "filter_query",
+    "format_date",
+    "format_moment",
+    "format_nhs_number",
+    "identity_rows",
+    "observation_rows",
+    "pseudonymised_json",
+    "record_json",
+    "setting_items",
+    "timeline_csv_rows",
+    "timeline_rows",
+]
+
+TIMELINE_CSV_COLUMNS = (
+    "start",
+    "end",
+    "setting",
+    "partner",
+    "partner_name",
+    "dataset",
+    "code",
+    "code_system",
+    "description",
+    "codes",
+    "service_type",
+    "contact_type",
+    "emergency",
+    "admission_method",
+    "discharge_destination",
+    "acuity",
+    "attended",
+    "first_attendance",
+    "inpatient",
+    "out_of_area",
+    "open",
+    "cost",
+    "event_id",
+)
+
+
+def format_date(value: date | None) -> str:
+    """'3 Mar 2024', or an empty string."""
+    return value.strftime("%-d %b %Y") if value is not None else ""
+
+
+def format_moment(moment: datetime | None, day: date | None = None) -> str:
+    """'3 Mar 2024 14:05' when a time is known (a midnight start is shown as the day)."""
+    if moment is not None:
+        if moment.hour == 0 and moment.minute == 0 and moment.second == 0:
+            return format_date(moment.date())
+        return moment.strftime("%-d %b %Y %H:%M")
+    return format_date(day)
+
+
+def format_nhs_number(value: str | None) -> str:
+    """'943 476 5919' (NHS.UK style) for a 10-digit number; other values as they are."""
+    if not value:
+        return ""
+    digits = value.replace(" ", "")
+    if len(digits) == 10 and digits.isdigit():
+        return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
+    return value
+
+
+def _org(code: str, names: Mapping[str, str]) -> str:
+    name = names.get(code)
+    return f"{name} ({code})" if name else code
+
+
+def _money(value: Decimal | None) -> str:
+    return f"£{value:,.2f}" if value is not None else ""
+
+
+def _value(value: Decimal | None, unit: str | None) -> str:
+    if value is None:
+        return ""
+    normal = value.normalize()
+    text = f"{normal:f}" if normal == normal.to_integral_value() else str(normal)
+    return f"{text} {unit}".strip() if unit else text
+
+
+def _describe(code: str | None, system: str | None, display: str | None) -> str:
+    if display and code:
+        return f"{display} ({system + ' ' if system else ''}{code})"
+    return display or code or ""
+
+
+def _sex(value: str | None) -> str:
+    return {"F": "Female", "M": "Male", "I": "Indeterminate", "U": "Unknown"}.get(
+        (value or "").upper(), value or ""
+    )
+
+
+def _shown(field_name: str, value: str | None) -> str:
+    if not value:
+        return ""
+    if field_name == "nhs_number":
+        return format_nhs_number(value)
+    if field_name == "date_of_birth":
+        try:
+            return format_date(date.fromisoformat(value))
+        except ValueError:
+            return value
+    if field_name == "sex":
+        return _sex(value)
+    return value
+
+
+def demographic_rows(demo: Demographics, names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Identity fields: the person index's value, and every partner's where they disagree."""
+    rows: list[dict[str, Any]] = []
+    for f in demo.fields:
+        rows.append(
+            {
+                "label": f.label,
+                "value": _shown(f.field, f.value) or "Not recorded",
+                "conflicting": f.conflicting,
+                "values": [
+                    {
+                        "value": _shown(f.field, v.value),
+                        "sources": ", ".join(
+                            f"{_org(source, names)}, {dataset}" for source, dataset in v.holders
+                        ),
+                    }
+                    for v in f.values
+                ],
+            }
+        )
+    rows.append(
+        {
+            "label": "Ethnic category",
+            "value": demo.ethnicity or "Not recorded",
+            "conflicting": False,
+            "values": [],
+        }
+    )
+    if demo.date_of_death:
+        rows.append(
+            {
+                "label": "Date of death",
+                "value": format_date(demo.date_of_death),
+                "conflicting": False,
+                "values": [],
+            }
+        )
+    return rows
+
+
+def identity_rows(demo: Demographics, names: Mapping[str, str]) -> list[dict[str, str]]:
+    """Each partner's identity record of the person (who holds what)."""
+    return [
+        {
+            "partner": _org(i.source, names),
+            "dataset": i.dataset,
+            "local_id": i.local_patient_id or "",
+            "nhs_number": format_nhs_number(i.nhs_number),
+            "name": " ".join(p for p in (i.given_name, i.family_name) if p),
+            "date_of_birth": format_date(i.date_of_birth),
+            "sex": _sex(i.sex),
+            "postcode": i.postcode or "",
+        }
+        for i in demo.identities
+    ]
+
+
+def _timeline_detail(e: TimelineEntry) -> str:
+    parts: list[str] = []
+    if e.service_type:
+        parts.append(e.service_type)
+    if e.contact_type:
+        parts.append(e.contact_type)
+    if e.emergency:
+        parts.append("emergency")
+    if e.acuity:
+        parts.append(f"acuity {e.acuity}")
+    if e.attended is False:
+        parts.append("did not attend")
+    if e.first_attendance:
+        parts.append("first appointment")
+    if e.inpatient:
+        parts.append("inpatient")
+    if e.out_of_area:
+        parts.append("out of area")
+    if e.discharge_destination:
+        parts.append(f"discharged to {e.discharge_destination}")
+    return "; ".join(parts)
+
+
+def timeline_rows(
+    entries: Sequence[TimelineEntry], names: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "start": format_moment(e.start, e.start_date),
+            "end": "open" if e.is_open else format_moment(e.end, e.end_date),
+            "open": e.is_open,
+            "setting": e.setting_label,
+            "partner": _org(e.source, names),
+            "what": _describe(e.code, e.code_system, e.display),
+            "other_codes": ", ".join(c for c in e.codes if c != e.code),
+            "detail": _timeline_detail(e),
+        }
+        for e in entries
+    ]
+
+
+def _flag(value: bool | None) -> str:
+    return "" if value is None else ("yes" if value else "no")
+
+
+def timeline_csv_rows(
+    entries: Sequence[TimelineEntry], names: Mapping[str, str]
+) -> list[list[object]]:
+    return [
+        [
+            (
+                e.start.isoformat()
+                if e.start
+                else (e.start_date.isoformat() if e.start_date else "")
+            ),
+            (e.end.isoformat() if e.end else (e.end_date.isoformat() if e.end_date else "")),
+            e.setting,
+            e.source,
+            names.get(e.source, ""),
+            e.dataset,
+            e.code,
+            e.code_system,
+            e.display,
+            "|".join(e.codes),
+            e.service_type,
+            e.contact_type,
+            _flag(e.emergency),
+            e.admission_method,
+            e.discharge_destination,
+            e.acuity,
+            _flag(e.attended),
+            _flag(e.first_attendance),
+            _flag(e.inpatient),
+            _flag(e.out_of_area),
+            _flag(e.is_open),
+            e.cost,
+            e.event_id,
+        ]
+        for e in entries
+    ]
+
+
+def _previous(o: LatestObservation) -> str:
+    if o.previous is None:
+        return ""
+    when = format_date(o.previous.observed_date)
+    return f"{_value(o.previous.value, o.previous.unit)} on {when}" if when else ""
+
+
+def observation_rows(items: Sequence[LatestObservation]) -> list[dict[str, str]]:
+    return [
+        {
+            "what": _describe(o.latest.code, o.latest.code_system, o.latest.display),
+            "value": _value(o.latest.value, o.latest.unit) or "No value",
+            "date": format_date(o.latest.observed_date),
+            "previous": _previous(o),
+            "count": str(o.count),
+            "source": o.latest.source,
+        }
+        for o in items
+    ]
+
+
+def care_package_rows(
+    items: Sequence[CarePackage], names: Mapping[str, str]
+) -> list[dict[str, str]]:
+    return [
+        {
+            "service": p.service_type or "Not recorded",
+            "partner": _org(p.source, names),
+            "requested": format_date(p.request_date),
+            "start": format_date(p.start_date),
+            "end": format_date(p.end_date),
+            "status": p.status,
+            "weekly_cost": _money(p.weekly_cost),
+        }
+        for p in items
+    ]
+
+
+def setting_items(chosen: TimelineFilter, counts: Mapping[str, int]) -> list[dict[str, Any]]:
+    """Checkbox items for the timeline's setting filter, with how many entries each has."""
+    return [
+        {
+            "value": s,
+            "text": f"{SETTING_LABELS[s]} ({counts.get(s, 0)})",
+            "checked": s in chosen.settings,
+        }
+        for s in SETTINGS
+    ]
+
+
+def filter_query(chosen: TimelineFilter) -> str:
+    """The filter as a query string ("?setting=gp&from=2024-01-01"), or ""."""
+    pairs: list[tuple[str, str]] = [("setting", s) for s in SETTINGS if s in chosen.settings]
+    if chosen.date_from:
+        pairs.append(("from", chosen.date_from.isoformat()))
+    if chosen.date_to:
+        pairs.append(("to", chosen.date_to.isoformat()))
+    return f"?{urlencode(pairs)}" if pairs else ""
+
+
+# ---------------------------------------------------------------------------- JSON
+
+
+def _json(value: Any) -> Any:
+    """Plain JSON: dates ISO 8601, Decimals as strings (exact), tuples as lists."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [_json(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _json(v) for k, v in value.items()}
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _json(getattr(value, name)) for name in value.__dataclass_fields__}
+    return value
+
+
+def record_json(
+    record: JoinedRecord, *, basis: str, break_glass_expires_at: datetime | None
+) -> dict[str, Any]:
+    """The JSON API's answer: the whole record, with the access basis it was shown on."""
+    demo = record.demographics
+    return {
+        "person_id": record.person_id,
+        "access": {
+            "basis": basis,
+            "break_glass_expires_at": _json(break_glass_expires_at),
+        },
+        "demographics": {
+            "nhs_number": demo.nhs_number,
+            "given_name": demo.given_name,
+            "family_name": demo.family_name,
+            "date_of_birth": _json(demo.date_of_birth),
+            "sex": demo.sex,
+            "postcode": demo.postcode,
+            "ethnicity": demo.ethnicity,
+            "date_of_death": _json(demo.date_of_death),
+            "practice_code": demo.practice_code,
+            "registration_date": _json(demo.registration_date),
+            "sources": list(demo.sources),
+            "conflicts": [
+                {
+                    "field": f.field,
+                    "values": [{"value": v.value, "sources": list(v.sources)} for v in f.values],
+                }
+                for f in demo.conflicts
+            ],
+        },
+        "source_records": _json(demo.identities),
+        "registrations": _json(record.registrations),
+        "timeline": [
+            {**_json(e), "setting_label": e.setting_label, "open": e.is_open}
+            for e in record.timeline
+        ],
+        "problems": _json(record.problems),
+        "medications": _json(record.medications),
+        "allergies": _json(record.allergies),
+        "latest_observations": [
+            {**_json(o.latest), "count": o.count} for o in record.latest_observations
+        ],
+        "care_packages": _json(record.care_packages),
+    }
+
+
+def pseudonymised_json(record: PseudonymisedRecord) -> dict[str, Any]:
+    """The analysts' JSON: :class:`PseudonymisedRecord` as it is (it holds no identifiers)."""
+    data: dict[str, Any] = _json(record)
+    data["latest_observations"] = [
+        {**_json(o.latest), "count": o.count} for o in record.latest_observations
+    ]
+    return data

@@ -1,0 +1,635 @@
+"""The joined-up record on the web: find a patient, the record page, its CSV, JSON and FHIR.
+
+Information governance (DESIGN.md), enforced here for every view:
+
+* every route demands ``view_identifiable_records`` (analysts' pseudonymised pages demand
+  ``view_pseudonymised_data``) — a role without it gets 403 before anything is read;
+* then :func:`~wholesystem.access.relationships.decide_access`: without a legitimate
+  relationship (or an active break-glass grant) the answer is a 404 **identical** to the
+  one for a person who does not exist, so a refusal never confirms that someone exists;
+* every view (page, JSON, FHIR) is audited as ``record.view`` with its basis, every CSV
+  as ``record.export``, every search as ``record.search``, every refusal as
+  ``record.view_refused``;
+* break-glass is started from the search, for an NHS number, with a reason; it is
+  time-boxed, audited and flagged for review by the access capability, and the record
+  shows a warning with its expiry while it lasts;
+* analysts see a pseudonymised record by pseudonym; people with a national data opt-out
+  are excluded from that secondary use (404).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wholesystem.access import audit
+from wholesystem.access.break_glass import start_break_glass
+from wholesystem.access.errors import AccessError
+from wholesystem.access.models import User
+from wholesystem.access.opt_outs import is_opted_out
+from wholesystem.access.permissions import Permission
+from wholesystem.access.pseudonyms import pseudonym_key, pseudonymise
+from wholesystem.access.relationships import AccessDecision, Basis, decide_access
+from wholesystem.access.web import CurrentUser, current_time, require
+from wholesystem.footprint.models import Organisation
+from wholesystem.record.validate import nhs_number_problem, normalise_nhs_number
+from wholesystem.record.view.assemble import (
+    SETTINGS,
+    JoinedRecord,
+    PseudonymisedRecord,
+    TimelineFilter,
+    assemble,
+    filter_timeline,
+    pseudonymise_record,
+)
+from wholesystem.record.view.fhir_bundle import (
+    FHIR_CONTENT_TYPE,
+    everything_bundle,
+    operation_outcome,
+)
+from wholesystem.record.view.presenters import (
+    TIMELINE_CSV_COLUMNS,
+    care_package_rows,
+    demographic_rows,
+    filter_query,
+    format_date,
+    format_nhs_number,
+    identity_rows,
+    observation_rows,
+    pseudonymised_json,
+    record_json,
+    setting_items,
+    timeline_csv_rows,
+    timeline_rows,
+)
+from wholesystem.record.view.queries import (
+    LakeReader,
+    RecordRows,
+    context_from_rows,
+    person_for_pseudonym,
+    reader_for,
+)
+from wholesystem.store.lake import Lake
+from wholesystem.store.runs import last_success
+from wholesystem.web.csvfiles import csv_response
+from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
+
+__all__ = ["NOT_FOUND", "router"]
+
+# The pipeline step that builds the linked lake tables (the record's "data as at").
+LINKED_STEP = "linked_lake"
+# One message for "no such person" and "not yours to see": the two must be indistinguishable.
+NOT_FOUND = (
+    "No record found. Check the address, or find the person by NHS number. "
+    "You can only see the records of people you have a care relationship with."
+)
+TIMELINE_PAGE_ROWS = 500
+_PERSON_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+Db = Annotated[Session, Depends(get_db)]
+Carer = Annotated[CurrentUser, Depends(require(Permission.view_identifiable_records))]
+Analyst = Annotated[CurrentUser, Depends(require(Permission.view_pseudonymised_data))]
+
+router = APIRouter()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _reader(request: Request) -> LakeReader:
+    return reader_for(Lake(request.app.state.settings.resolved_lake_dir))
+
+
+def _org_names(db: Session) -> dict[str, str]:
+    return {code: name for code, name in db.execute(select(Organisation.code, Organisation.name))}
+
+
+def _refuse(db: Session, user: CurrentUser, person_id: str, view: str) -> None:
+    # Audited so that a pattern of refused look-ups can be seen; the detail is the same
+    # whether or not the person exists.
+    audit.append(
+        db,
+        actor=user.username,
+        action="record.view_refused",
+        object_type="person",
+        object_id=person_id[:200] or "-",
+        detail={"view": view},
+    )
+    db.commit()
+
+
+def _allowed_rows(
+    request: Request, db: Session, user: CurrentUser, person_id: str, view: str
+) -> tuple[RecordRows, AccessDecision] | None:
+    """The person's rows and the access decision, or None (audited) when not to be shown."""
+    if not _PERSON_ID.match(person_id):
+        _refuse(db, user, person_id, view)
+        return None
+    rows = _reader(request).record_rows(person_id)
+    now = current_time(request.app)
+    decision = decide_access(db, user, context_from_rows(rows, today=now.date()), now=now)
+    if not (rows.exists and decision.allowed and decision.basis is not None):
+        _refuse(db, user, person_id, view)
+        return None
+    return rows, decision
+
+
+def _record(rows: RecordRows, today: date) -> JoinedRecord:
+    assert rows.person is not None  # checked by _allowed_rows
+    return assemble(rows.person_id, rows.person, rows.tables, today=today)
+
+
+def _audit_view(
+    db: Session,
+    user: CurrentUser,
+    person_id: str,
+    decision: AccessDecision,
+    view: str,
+    *,
+    action: str = "record.view",
+    **extra: Any,
+) -> None:
+    basis = decision.basis.value if decision.basis else None
+    detail: dict[str, Any] = {"view": view, "basis": basis, **extra}
+    if decision.break_glass_id is not None:
+        detail["break_glass_id"] = decision.break_glass_id
+    audit.append(
+        db,
+        actor=user.username,
+        action=action,
+        object_type="person",
+        object_id=person_id,
+        detail=detail,
+    )
+    db.commit()
+
+
+def _parse_date(value: str | None, what: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(
+            400, f"The {what} date '{value}' is not a date. Use the form 2024-03-31."
+        ) from None
+
+
+def _timeline_filter(
+    setting: list[str], date_from: str | None, date_to: str | None
+) -> TimelineFilter:
+    unknown = [s for s in setting if s not in SETTINGS]
+    if unknown:
+        raise HTTPException(
+            400,
+            f"'{unknown[0]}' is not a care setting. Choose from: {', '.join(SETTINGS)}.",
+        )
+    chosen = TimelineFilter(
+        settings=frozenset(setting),
+        date_from=_parse_date(date_from, "from"),
+        date_to=_parse_date(date_to, "to"),
+    )
+    if chosen.date_from and chosen.date_to and chosen.date_from > chosen.date_to:
+        raise HTTPException(400, "The 'from' date is after the 'to' date. Swap them and try again.")
+    return chosen
+
+
+Settings_ = Annotated[list[str], Query(alias="setting", max_length=20)]
+From_ = Annotated[str | None, Query(alias="from", max_length=10)]
+To_ = Annotated[str | None, Query(alias="to", max_length=10)]
+
+
+def _crumbs(*tail: Crumb) -> tuple[Crumb, ...]:
+    return (Crumb("Home", "/"), Crumb("Find a record", "/records"), *tail)
+
+
+# ---------------------------------------------------------------------------- search
+
+
+def _search_results(
+    request: Request, db: Session, user: CurrentUser, nhs_number: str
+) -> list[dict[str, Any]]:
+    reader = _reader(request)
+    now = current_time(request.app)
+    names = _org_names(db)
+    found = []
+    for person_id in reader.persons_with_nhs_number(nhs_number):
+        rows = reader.context_rows(person_id)
+        decision = decide_access(db, user, context_from_rows(rows, today=now.date()), now=now)
+        if rows.person is None or not decision.allowed or decision.basis is None:
+            continue
+        person = rows.person
+        practice = person.get("practice_code")
+        found.append(
+            {
+                "person_id": person_id,
+                "name": " ".join(
+                    p
+                    for p in (person.get("given_name"), (person.get("family_name") or "").upper())
+                    if p
+                )
+                or "Name not recorded",
+                "nhs_number": format_nhs_number(person.get("nhs_number")),
+                "date_of_birth": format_date(person.get("date_of_birth")),
+                "practice": f"{names.get(practice, practice)} ({practice})"
+                if practice
+                else "Not registered",
+                "basis": decision.basis.label,
+                "break_glass": decision.basis is Basis.break_glass,
+            }
+        )
+    return found
+
+
+def _search_page(
+    request: Request,
+    *,
+    nhs_number: str = "",
+    error: str | None = None,
+    results: list[dict[str, Any]] | None = None,
+    searched: bool = False,
+    glass_error: str | None = None,
+    glass_error_field: str = "reason",
+    glass_reason: str = "",
+    glass_nhs_number: str = "",
+    glass_no_match: bool = False,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "recordview/search.html",
+        PageMeta("Find a record", breadcrumbs=(Crumb("Home", "/"), Crumb("Find a record", ""))),
+        status_code=status_code,
+        nhs_number=nhs_number,
+        error=error,
+        results=results or [],
+        searched=searched,
+        glass_error=glass_error,
+        glass_error_field=glass_error_field,
+        glass_open=bool(glass_error),
+        glass_reason=glass_reason,
+        glass_nhs_number=glass_nhs_number,
+        glass_no_match=glass_no_match,
+        break_glass_minutes=request.app.state.settings.break_glass_minutes,
+    )
+
+
+def _nhs_number_error(text: str) -> str | None:
+    if normalise_nhs_number(text) is None:
+        return "Enter an NHS number"
+    problem = nhs_number_problem(text)
+    if problem is None:
+        return None
+    if problem[0] == "nhs_number_format":
+        return "NHS number must be 10 digits, like 943 476 5919"
+    return "Enter a valid NHS number: this one fails the check digit"
+
+
+@router.get("/records", response_class=HTMLResponse, include_in_schema=False)
+def search_page(
+    request: Request,
+    db: Db,
+    user: Carer,
+    nhs_number: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """Find a patient by NHS number: only people you have a care relationship with are listed."""
+    if nhs_number is None:
+        return _search_page(request)
+    error = _nhs_number_error(nhs_number)
+    if error:
+        return _search_page(request, nhs_number=nhs_number, error=error, status_code=400)
+    digits = normalise_nhs_number(nhs_number) or ""
+    results = _search_results(request, db, user, digits)
+    audit.append(
+        db,
+        actor=user.username,
+        action="record.search",
+        object_type="nhs_number",
+        object_id=digits,
+        detail={"results": [r["person_id"] for r in results]},
+    )
+    db.commit()
+    return _search_page(request, nhs_number=nhs_number, results=results, searched=True)
+
+
+@router.post("/records/break-glass", include_in_schema=False)
+async def break_glass(request: Request, db: Db, user: Carer) -> Response:
+    """Open a record you have no relationship with: an NHS number and a reason; time-boxed."""
+    form = await request.form()
+    nhs_number = str(form.get("nhs_number") or "")
+    reason = str(form.get("reason") or "")
+    error = _nhs_number_error(nhs_number)
+    if error:
+        return _search_page(
+            request,
+            glass_error=error,
+            glass_error_field="nhs_number",
+            glass_reason=reason,
+            glass_nhs_number=nhs_number,
+            status_code=400,
+        )
+    digits = normalise_nhs_number(nhs_number) or ""
+    reader = _reader(request)
+    now = current_time(request.app)
+    stored = db.get(User, user.id)
+    person_ids = reader.persons_with_nhs_number(digits)
+    if stored is None:
+        raise HTTPException(401, "Sign in to use this service")
+    if not person_ids:
+        audit.append(
+            db,
+            actor=user.username,
+            action="break_glass.no_match",
+            object_type="nhs_number",
+            object_id=digits,
+            detail={"reason": " ".join(reason.split())[:500]},
+            at=now,
+        )
+        db.commit()
+        return _search_page(request, glass_nhs_number=nhs_number, glass_no_match=True)
+    minutes = request.app.state.settings.break_glass_minutes
+    try:
+        for person_id in person_ids:
+            start_break_glass(db, stored, person_id, reason, now=now, minutes=minutes)
+    except AccessError as exc:
+        db.rollback()
+        return _search_page(
+            request,
+            glass_error=exc.message,
+            glass_reason=reason,
+            glass_nhs_number=nhs_number,
+            status_code=400,
+        )
+    db.commit()
+    if len(person_ids) == 1:
+        return RedirectResponse(f"/records/{person_ids[0]}", status_code=303)
+    return RedirectResponse(f"/records?nhs_number={digits}", status_code=303)
+
+
+# ---------------------------------------------------------------------------- record
+
+
+@router.get("/records/{person_id}", response_class=HTMLResponse, include_in_schema=False)
+def record_page(
+    request: Request,
+    person_id: str,
+    db: Db,
+    user: Carer,
+    setting: Settings_ = [],  # noqa: B006 - FastAPI copies defaults per request
+    date_from: From_ = None,
+    date_to: To_ = None,
+) -> Response:
+    """One person's joined-up record, with the timeline filtered by setting and date."""
+    chosen = _timeline_filter(setting, date_from, date_to)
+    allowed = _allowed_rows(request, db, user, person_id, "page")
+    if allowed is None:
+        raise HTTPException(404, NOT_FOUND)
+    rows, decision = allowed
+    now = current_time(request.app)
+    record = _record(rows, now.date())
+    names = _org_names(db)
+    entries = filter_timeline(record.timeline, chosen)
+    counts: dict[str, int] = {}
+    for entry in record.timeline:
+        counts[entry.setting] = counts.get(entry.setting, 0) + 1
+    _audit_view(db, user, person_id, decision, "page")
+    demo = record.demographics
+    current = record.current_registration
+    return render(
+        request,
+        "recordview/record.html",
+        PageMeta(demo.name, breadcrumbs=_crumbs(Crumb(demo.name, ""))),
+        data_as_at=last_success(db, LINKED_STEP),
+        record=record,
+        demo=demo,
+        nhs_number=format_nhs_number(demo.nhs_number),
+        date_of_birth=format_date(demo.date_of_birth),
+        basis_label=decision.basis.label if decision.basis else "",
+        break_glass=decision.basis is Basis.break_glass,
+        break_glass_expires=(
+            decision.break_glass_expires_at.strftime("%-d %b %Y at %H:%M UTC")
+            if decision.break_glass_expires_at
+            else ""
+        ),
+        demographics=demographic_rows(demo, names),
+        identities=identity_rows(demo, names),
+        conflicts=len(demo.conflicts),
+        registration=(
+            {
+                "practice": f"{names.get(current.practice_code, current.practice_code)} "
+                f"({current.practice_code})",
+                "since": format_date(current.registration_date),
+            }
+            if current
+            else None
+        ),
+        registrations=[
+            {
+                "practice": f"{names.get(r.practice_code, r.practice_code)} ({r.practice_code})",
+                "from": format_date(r.registration_date),
+                "to": format_date(r.deregistration_date),
+                "current": r.current,
+            }
+            for r in record.registrations
+        ],
+        problems=[
+            {
+                "display": p.display or p.code,
+                "code": p.code,
+                "system": p.code_system or "",
+                "onset": format_date(p.onset_date),
+                "sources": ", ".join(p.sources),
+            }
+            for p in record.problems
+        ],
+        medications=[
+            {
+                "display": m.display or m.code,
+                "code": m.code,
+                "system": m.code_system or "",
+                "first": format_date(m.first_date),
+                "last": format_date(m.last_date),
+                "issues": m.issues,
+                "sources": ", ".join(m.sources),
+            }
+            for m in record.medications
+        ],
+        allergies=[
+            {
+                "display": a.display or a.code,
+                "code": a.code,
+                "system": a.code_system or "",
+                "recorded": format_date(a.recorded_date),
+                "status": a.clinical_status or "",
+                "source": a.source,
+            }
+            for a in record.allergies
+        ],
+        observations=observation_rows(record.latest_observations),
+        care_packages=care_package_rows(record.care_packages, names),
+        timeline=timeline_rows(entries[:TIMELINE_PAGE_ROWS], names),
+        timeline_total=len(entries),
+        timeline_all=len(record.timeline),
+        timeline_limit=TIMELINE_PAGE_ROWS,
+        open_episodes=timeline_rows(record.open_episodes, names),
+        setting_items=setting_items(chosen, counts),
+        filters={
+            "from": chosen.date_from.isoformat() if chosen.date_from else "",
+            "to": chosen.date_to.isoformat() if chosen.date_to else "",
+        },
+        filtered=chosen.active,
+        query=filter_query(chosen),
+    )
+
+
+@router.get("/records/{person_id}/timeline.csv", include_in_schema=False)
+def timeline_csv(
+    request: Request,
+    person_id: str,
+    db: Db,
+    user: Carer,
+    setting: Settings_ = [],  # noqa: B006
+    date_from: From_ = None,
+    date_to: To_ = None,
+) -> Response:
+    """The timeline (with the page's filters) as CSV: an export, audited."""
+    chosen = _timeline_filter(setting, date_from, date_to)
+    allowed = _allowed_rows(request, db, user, person_id, "csv")
+    if allowed is None:
+        raise HTTPException(404, NOT_FOUND)
+    rows, decision = allowed
+    record = _record(rows, current_time(request.app).date())
+    entries = filter_timeline(record.timeline, chosen)
+    _audit_view(
+        db,
+        user,
+        person_id,
+        decision,
+        "csv",
+        action="record.export",
+        rows=len(entries),
+        filter=filter_query(chosen),
+    )
+    return csv_response(
+        f"record-{person_id}-timeline.csv",
+        TIMELINE_CSV_COLUMNS,
+        timeline_csv_rows(entries, _org_names(db)),
+    )
+
+
+@router.get("/api/v1/records/{person_id}", tags=["records"])
+def record_api(request: Request, person_id: str, db: Db, user: Carer) -> JSONResponse:
+    """One person's joined-up record as JSON (404 unless you have a care relationship)."""
+    allowed = _allowed_rows(request, db, user, person_id, "json")
+    if allowed is None:
+        raise HTTPException(404, NOT_FOUND)
+    rows, decision = allowed
+    record = _record(rows, current_time(request.app).date())
+    _audit_view(db, user, person_id, decision, "json")
+    return JSONResponse(
+        record_json(
+            record,
+            basis=decision.basis.value if decision.basis else "",
+            break_glass_expires_at=decision.break_glass_expires_at,
+        )
+    )
+
+
+@router.get("/fhir/Patient/{person_id}/$everything", tags=["fhir"])
+def fhir_everything(request: Request, person_id: str, db: Db, user: Carer) -> Response:
+    """FHIR R4 ``Patient/$everything``: a searchset Bundle of the person's record."""
+    allowed = _allowed_rows(request, db, user, person_id, "fhir")
+    if allowed is None:
+        return JSONResponse(
+            operation_outcome("not-found", NOT_FOUND), status_code=404, media_type=FHIR_CONTENT_TYPE
+        )
+    rows, decision = allowed
+    now = current_time(request.app)
+    record = _record(rows, now.date())
+    _audit_view(db, user, person_id, decision, "fhir")
+    base = str(request.base_url).rstrip("/") + "/fhir"
+    bundle = everything_bundle(record, base_url=base, timestamp=now, org_names=_org_names(db))
+    return JSONResponse(bundle, media_type=FHIR_CONTENT_TYPE)
+
+
+# -------------------------------------------------------------- pseudonymised (analysts)
+
+
+def _pseudonymised(
+    request: Request, db: Session, user: CurrentUser, pseudonym: str, view: str
+) -> PseudonymisedRecord | None:
+    settings = request.app.state.settings
+    key = pseudonym_key(settings)
+    reader = _reader(request)
+    person_id = person_for_pseudonym(reader, pseudonym, key)
+    rows = reader.record_rows(person_id) if person_id else None
+    excluded = False
+    if rows is not None and rows.person is not None:
+        numbers = {rows.person.get("nhs_number")} | {
+            r.get("nhs_number") for r in rows.rows("source_record")
+        }
+        excluded = any(is_opted_out(db, n) for n in numbers if n)
+    if rows is None or rows.person is None or excluded:
+        audit.append(
+            db,
+            actor=user.username,
+            action="record.view_pseudonymised_refused",
+            object_type="pseudonym",
+            object_id=pseudonym[:200] or "-",
+            detail={"view": view},
+        )
+        db.commit()
+        return None
+    now = current_time(request.app)
+    record = _record(rows, now.date())
+    audit.append(
+        db,
+        actor=user.username,
+        action="record.view_pseudonymised",
+        object_type="pseudonym",
+        object_id=pseudonym,
+        detail={"view": view},
+    )
+    db.commit()
+    assert person_id is not None
+    return pseudonymise_record(record, pseudonymise(person_id, key))
+
+
+@router.get(
+    "/pseudonymised/records/{pseudonym}", response_class=HTMLResponse, include_in_schema=False
+)
+def pseudonymised_page(request: Request, pseudonym: str, db: Db, user: Analyst) -> Response:
+    """A pseudonymised record for analysts: no identifiers, year of birth only."""
+    record = _pseudonymised(request, db, user, pseudonym, "page")
+    if record is None:
+        raise HTTPException(404, NOT_FOUND)
+    names = _org_names(db)
+    return render(
+        request,
+        "recordview/pseudonymised.html",
+        PageMeta(
+            f"Pseudonymised record {record.pseudonym}",
+            breadcrumbs=(Crumb("Home", "/"), Crumb(f"Record {record.pseudonym}", "")),
+        ),
+        data_as_at=last_success(db, LINKED_STEP),
+        record=record,
+        timeline=timeline_rows(record.timeline[:TIMELINE_PAGE_ROWS], names),
+        timeline_total=len(record.timeline),
+        observations=observation_rows(record.latest_observations),
+        care_packages=care_package_rows(record.care_packages, names),
+    )
+
+
+@router.get("/api/v1/pseudonymised/records/{pseudonym}", tags=["records"])
+def pseudonymised_api(request: Request, pseudonym: str, db: Db, user: Analyst) -> JSONResponse:
+    """A pseudonymised record as JSON (404 for unknown pseudonyms and opted-out people)."""
+    record = _pseudonymised(request, db, user, pseudonym, "json")
+    if record is None:
+        raise HTTPException(404, NOT_FOUND)
+    return JSONResponse(pseudonymised_json(record))
