@@ -1,0 +1,873 @@
+"""The figures of the linkage page, computed with DuckDB over the lake's linkage tables.
+
+Every function takes a DuckDB connection with the views :meth:`Lake.connect` gives
+(``source_identity``, ``person_index``, ``person_link_evidence`` and, once a merge or
+split has happened, ``person_index_log``) and returns plain dataclasses; nothing here
+knows about the web or about who is looking. Identity values are always returned: the
+presenters decide what a viewer may see.
+
+A record is one row of ``source_identity``; "indexed" means it is in ``person_index``
+(records ingested after the last linkage run are not yet).
+"""
+
+# SQL here is assembled from this module's own constants; filter values come in as
+# parameters, never as text.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from wholesystem.record.linkage.engine import LinkResult, contradiction_sql, contradicts
+from wholesystem.record.linkage.explain import explain_pair
+from wholesystem.record.linkage.index import EVIDENCE_TABLE, INDEX_TABLE, LOG_TABLE
+from wholesystem.record.linkage.standardise import (
+    _nhs_digits,
+    _nhs_valid,
+    register_nicknames,
+    standardise_sql,
+)
+from wholesystem.record.staging import SOURCE_IDENTITY
+from wholesystem.store.lake import Lake
+
+__all__ = [
+    "GP_REGISTRATION_DATASET",
+    "LINK_METHODS",
+    "SIZE_BUCKETS",
+    "ChangeCounts",
+    "Contradiction",
+    "Duplicate",
+    "DuplicatesBySource",
+    "Filters",
+    "LinkMethod",
+    "MatchRate",
+    "MemberRecord",
+    "PairExplanation",
+    "PathEdge",
+    "SharedNhsNumber",
+    "SharedNhsTotals",
+    "SizeBucket",
+    "Summary",
+    "changes_since",
+    "duplicates",
+    "duplicates_by_source",
+    "explain_records",
+    "index_present",
+    "lake_state",
+    "match_rate_cells",
+    "match_rates",
+    "member_record",
+    "prepare",
+    "roll_up",
+    "shared_nhs_numbers",
+    "shared_nhs_totals",
+    "sources_and_datasets",
+    "summary",
+]
+
+GP_REGISTRATION_DATASET = "gp_patients"
+"""The staged dataset of GP registrations (CSV extracts and FHIR Patients both land here)."""
+
+SIZE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("1", 1, 1),
+    ("2", 2, 2),
+    ("3", 3, 3),
+    ("4", 4, 4),
+    ("5", 5, 5),
+    ("6 to 10", 6, 10),
+    ("11 to 20", 11, 20),
+    ("21 or more", 21, None),
+)
+"""Records-per-person bands of the distribution: (label, lowest, highest or None)."""
+
+LINK_METHODS: tuple[tuple[str, str], ...] = (
+    ("nhs", "NHS number (deterministic)"),
+    ("model", "Probabilistic (at least one model link)"),
+    ("identical", "Identical details only"),
+    ("singleton", "Singleton (one record)"),
+)
+"""How a person's records were joined, strongest evidence last: a person with any model
+link is probabilistic; else with any NHS-number link deterministic; else all its records
+are identical after standardisation; a person of one record is a singleton."""
+
+_NHS_DIGITS = _nhs_digits("s.nhs_number")
+
+
+def _valid(digits: str) -> str:
+    # inside CASE, so the check-digit arithmetic only sees ten-digit strings
+    return f"CASE WHEN regexp_full_match({digits}, '[0-9]{{10}}') THEN {_nhs_valid(digits)} END"
+
+
+_INDEXED = f"""
+    SELECT s.record_id, s.source, s.dataset, s.local_patient_id, s.nhs_number, s.given_name,
+           s.family_name, s.date_of_birth, s.sex, s.postcode, p.person_id
+    FROM {SOURCE_IDENTITY} s JOIN {INDEX_TABLE} p USING (record_id)
+"""
+# Every source record with its person (NULL: not indexed yet), its NHS number's digits and
+# whether the number is missing, invalid or valid. The digits are computed once, in the
+# inner query: repeating the regular expression in every check-digit term costs 10x.
+_WITH_NHS = f"""
+    SELECT *, CASE WHEN nullif(trim(CAST(nhs_number AS VARCHAR)), '') IS NULL THEN 'missing'
+                   WHEN coalesce({_valid("nhs_digits")}, false) THEN 'valid'
+                   ELSE 'invalid' END AS nhs_state
+    FROM (
+        SELECT s.*, p.person_id, {_NHS_DIGITS} AS nhs_digits
+        FROM {SOURCE_IDENTITY} s LEFT JOIN {INDEX_TABLE} p USING (record_id)
+    )
+"""
+
+
+def index_present(lake: Lake) -> bool:
+    """Whether the lake holds a person index and its input (so the page has figures)."""
+    return all(lake.exists(t) for t in (SOURCE_IDENTITY, INDEX_TABLE, EVIDENCE_TABLE))
+
+
+def _rows(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
+    return con.execute(sql, params or {}).fetchall()
+
+
+def _one(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
+) -> tuple[Any, ...]:
+    row = con.execute(sql, params or {}).fetchone()
+    assert row is not None
+    return row
+
+
+def _has(con: duckdb.DuckDBPyConnection, view: str) -> bool:
+    return bool(
+        _one(
+            con,
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = $t",
+            {"t": view},
+        )[0]
+    )
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The page's filters (from the URL): one source (organisation) and/or one dataset."""
+
+    source: str | None = None
+    dataset: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"f_source": self.source, "f_dataset": self.dataset}
+
+
+_FILTER = (
+    "($f_source IS NULL OR {t}source = $f_source) "
+    "AND ($f_dataset IS NULL OR {t}dataset = $f_dataset)"
+)
+
+
+def _where(alias: str = "") -> str:
+    return _FILTER.format(t=f"{alias}." if alias else "")
+
+
+# --- summary ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkMethod:
+    """Persons (and their records) by how their records were joined."""
+
+    key: str
+    label: str
+    persons: int
+    records: int
+
+
+@dataclass(frozen=True)
+class SizeBucket:
+    """Persons with a number of records in ``label``'s band."""
+
+    label: str
+    persons: int
+    records: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The index as a whole."""
+
+    source_records: int
+    indexed_records: int
+    not_indexed: int
+    persons: int
+    largest_person: int
+    methods: list[LinkMethod]
+    sizes: list[SizeBucket]
+
+    @property
+    def records_per_person(self) -> float:
+        return self.indexed_records / self.persons if self.persons else 0.0
+
+
+def summary(con: duckdb.DuckDBPyConnection) -> Summary:
+    """Records, persons, records per person and how persons were linked."""
+    source_records, not_indexed = _one(
+        con,
+        f"""SELECT count(*), count(*) FILTER (WHERE p.record_id IS NULL)
+            FROM {SOURCE_IDENTITY} s LEFT JOIN {INDEX_TABLE} p USING (record_id)""",
+    )
+    method_rows = _rows(
+        con,
+        f"""
+        WITH n AS (SELECT person_id, count(*) AS n FROM {INDEX_TABLE} GROUP BY person_id),
+        k AS (
+            SELECT p.person_id, bool_or(e.kind = 'model') AS model, bool_or(e.kind = 'nhs') AS nhs
+            FROM {EVIDENCE_TABLE} e JOIN {INDEX_TABLE} p ON p.record_id = e.record_id_l
+            GROUP BY p.person_id
+        )
+        SELECT CASE WHEN n.n = 1 THEN 'singleton' WHEN k.model THEN 'model'
+                    WHEN k.nhs THEN 'nhs' ELSE 'identical' END AS method,
+               count(*), sum(n.n)
+        FROM n LEFT JOIN k USING (person_id) GROUP BY method
+        """,
+    )
+    by_method = {m: (int(p), int(r)) for m, p, r in method_rows}
+    methods = [LinkMethod(key, label, *by_method.get(key, (0, 0))) for key, label in LINK_METHODS]
+    size_rows = dict(
+        ((int(n), (int(p), int(n) * int(p))))
+        for n, p in _rows(
+            con,
+            f"""SELECT n, count(*) FROM (SELECT count(*) AS n FROM {INDEX_TABLE}
+                GROUP BY person_id) GROUP BY n""",
+        )
+    )
+    sizes = []
+    for label, low, high in SIZE_BUCKETS:
+        inside = [v for n, v in size_rows.items() if n >= low and (high is None or n <= high)]
+        sizes.append(SizeBucket(label, sum(v[0] for v in inside), sum(v[1] for v in inside)))
+    return Summary(
+        source_records=int(source_records),
+        indexed_records=sum(m.records for m in methods),
+        not_indexed=int(not_indexed),
+        persons=sum(m.persons for m in methods),
+        largest_person=max(size_rows, default=0),
+        methods=methods,
+        sizes=sizes,
+    )
+
+
+@dataclass(frozen=True)
+class ChangeCounts:
+    """Merges and splits logged since a moment (the start of the last linkage run)."""
+
+    merges: int
+    splits: int
+    records_moved: int
+
+
+def changes_since(con: duckdb.DuckDBPyConnection, since: datetime | None) -> ChangeCounts:
+    """Counts of ``person_index_log`` entries at or after ``since`` (all when None)."""
+    if not _has(con, LOG_TABLE):
+        return ChangeCounts(0, 0, 0)
+    merges, splits, moved = _one(
+        con,
+        f"""SELECT count(*) FILTER (WHERE kind = 'merge'), count(*) FILTER (WHERE kind = 'split'),
+                   coalesce(sum(json_array_length(record_ids)), 0)
+            FROM {LOG_TABLE} WHERE $since IS NULL OR run_at >= $since""",
+        {"since": since},
+    )
+    return ChangeCounts(int(merges), int(splits), int(moved))
+
+
+# --- match rates by source and dataset ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatchRate:
+    """One source and dataset (``dataset`` None: all the source's datasets; ``source``
+    None too: everything)."""
+
+    source: str | None
+    dataset: str | None
+    records: int
+    indexed: int
+    gp_elsewhere: int
+    """Records whose person has a GP registration record from another source."""
+    other_source: int
+    """Records whose person also has a record from any other source."""
+    nhs_missing: int
+    nhs_invalid: int
+    """NHS number present but not ten digits with a valid check digit."""
+
+    @property
+    def without_nhs(self) -> int:
+        return self.nhs_missing + self.nhs_invalid
+
+
+def match_rate_cells(con: duckdb.DuckDBPyConnection) -> list[MatchRate]:
+    """One row per source and dataset, every source (see :func:`match_rates`)."""
+    rows = _rows(
+        con,
+        f"""
+        WITH r AS (SELECT record_id, source, dataset, nhs_state, person_id FROM ({_WITH_NHS})),
+        pp AS (
+            SELECT person_id, count(DISTINCT source) AS n_src,
+                   count(DISTINCT source) FILTER (WHERE dataset = $gp) AS n_gp,
+                   min(source) FILTER (WHERE dataset = $gp) AS gp_src
+            FROM r WHERE person_id IS NOT NULL GROUP BY person_id
+        )
+        SELECT s.source, s.dataset, count(*), count(s.person_id),
+               count(*) FILTER (WHERE pp.n_gp > 1 OR (pp.n_gp = 1 AND pp.gp_src <> s.source)),
+               count(*) FILTER (WHERE pp.n_src > 1),
+               count(*) FILTER (WHERE s.nhs_state = 'missing'),
+               count(*) FILTER (WHERE s.nhs_state = 'invalid')
+        FROM r s LEFT JOIN pp USING (person_id)
+        GROUP BY s.source, s.dataset ORDER BY s.source, s.dataset
+        """,
+        {"gp": GP_REGISTRATION_DATASET},
+    )
+    return [MatchRate(src, ds, *(int(x) for x in rest)) for src, ds, *rest in rows]
+
+
+def _add(source: str | None, rows: list[MatchRate]) -> MatchRate:
+    return MatchRate(
+        source,
+        None,
+        *(
+            sum(getattr(r, f) for r in rows)
+            for f in (
+                "records",
+                "indexed",
+                "gp_elsewhere",
+                "other_source",
+                "nhs_missing",
+                "nhs_invalid",
+            )
+        ),
+    )
+
+
+def roll_up(cells: list[MatchRate], filters: Filters = Filters()) -> list[MatchRate]:
+    """The cells the filters keep, each source's total after its datasets, then the total.
+
+    Every count is a count of records, so totals are sums of cells.
+    """
+    kept = [
+        c
+        for c in cells
+        if (filters.source is None or c.source == filters.source)
+        and (filters.dataset is None or c.dataset == filters.dataset)
+    ]
+    out: list[MatchRate] = []
+    by_source: dict[str | None, list[MatchRate]] = {}
+    for c in sorted(kept, key=lambda c: (c.source or "", c.dataset or "")):
+        by_source.setdefault(c.source, []).append(c)
+    for source, rows in by_source.items():
+        out += [*rows, _add(source, rows)]
+    if kept:
+        out.append(_add(None, kept))
+    return out
+
+
+def match_rates(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> list[MatchRate]:
+    """Per source and dataset, per source, and overall (filters pick the rows counted).
+
+    Who else holds a record is judged over every source, whatever the filters.
+    """
+    return roll_up(match_rate_cells(con), filters)
+
+
+def sources_and_datasets(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
+    """The sources and datasets present in ``source_identity`` (for the filter lists)."""
+    sources, datasets = (
+        [r[0] for r in _rows(con, f"SELECT DISTINCT {c} FROM {SOURCE_IDENTITY} ORDER BY 1")]
+        for c in ("source", "dataset")
+    )
+    return [s for s in sources if s], [d for d in datasets if d]
+
+
+# --- records --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberRecord:
+    """One source record with its person and identity values (identifiable)."""
+
+    record_id: str
+    source: str
+    dataset: str
+    local_patient_id: str | None
+    nhs_number: str | None
+    given_name: str | None
+    family_name: str | None
+    date_of_birth: date | None
+    sex: str | None
+    postcode: str | None
+    person_id: str | None
+
+
+_MEMBER_COLUMNS = (
+    "record_id, source, dataset, local_patient_id, nhs_number, given_name, family_name, "
+    "date_of_birth, sex, postcode, person_id"
+)
+
+
+def _members(rows: list[tuple[Any, ...]]) -> list[MemberRecord]:
+    return [MemberRecord(*r) for r in rows]
+
+
+def member_record(con: duckdb.DuckDBPyConnection, record_id: str) -> MemberRecord | None:
+    """One source record and its person (None when ``source_identity`` has no such record)."""
+    rows = _rows(
+        con,
+        f"""SELECT {_MEMBER_COLUMNS} FROM (
+                SELECT s.*, p.person_id FROM {SOURCE_IDENTITY} s
+                LEFT JOIN {INDEX_TABLE} p USING (record_id) WHERE s.record_id = $id)""",
+        {"id": record_id},
+    )
+    return _members(rows)[0] if rows else None
+
+
+# --- NHS numbers shared by incompatible demographics ----------------------------------
+
+
+@dataclass(frozen=True)
+class SharedNhsNumber:
+    """An NHS number on records the index placed in different persons, or whose
+    demographics the contradiction rule found incompatible."""
+
+    nhs_number: str
+    records: int
+    persons: tuple[str, ...]
+    sources: tuple[str, ...]
+    contradicted: bool
+    pair: tuple[str, str]
+    """Two of its records to explain: in different persons when it is split, else a
+    contradicting pair."""
+    members: list[MemberRecord] = field(default_factory=list)
+
+    @property
+    def split(self) -> bool:
+        return len(self.persons) > 1
+
+
+@dataclass(frozen=True)
+class SharedNhsTotals:
+    numbers: int
+    in_different_persons: int
+    contradicted_one_person: int
+    """Contradicted, but the probabilistic pass joined the records into one person."""
+
+
+def _shared_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Build ``lk_shared`` (one row per shared number) and ``lk_nhs`` (their records) once.
+
+    Plain tables of the connection's database, so its cursors share them; the working
+    tables are dropped, and ``lk_nhs`` keeps only the shared numbers' records.
+    """
+    if _has(con, "lk_shared"):
+        return
+    con.execute(
+        f"""
+        CREATE TABLE lk_nhs_all AS
+        SELECT {_MEMBER_COLUMNS}, nhs_digits AS nhs FROM ({_WITH_NHS})
+        WHERE nhs_state = 'valid' AND person_id IS NOT NULL
+        """
+    )
+    # Only numbers with more than one set of demographics can contradict.
+    con.execute(
+        """
+        CREATE TABLE lk_cand AS
+        SELECT nhs FROM lk_nhs_all GROUP BY nhs
+        HAVING count(DISTINCT person_id) > 1
+            OR count(DISTINCT concat_ws('|', given_name, family_name,
+                                        CAST(date_of_birth AS VARCHAR), sex)) > 1
+        """
+    )
+    con.execute(
+        "CREATE TABLE lk_cand_nhs AS SELECT * FROM lk_nhs_all SEMI JOIN lk_cand USING (nhs)"
+    )
+    con.execute("DROP TABLE lk_nhs_all")
+    register_nicknames(con)
+    con.execute(f"CREATE TABLE lk_std AS {standardise_sql('lk_cand_nhs', False)}")
+    con.execute(
+        f"""
+        CREATE TABLE lk_contra AS
+        SELECT l.nhs, min([l.record_id, r.record_id]) AS pair
+        FROM lk_std l JOIN lk_std r ON l.nhs = r.nhs AND l.record_id < r.record_id
+        WHERE {contradiction_sql()}
+        GROUP BY l.nhs
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE lk_shared_work AS
+        WITH g AS (
+            SELECT n.nhs, count(*) AS records,
+                   list(DISTINCT n.person_id ORDER BY n.person_id) AS persons,
+                   list(DISTINCT n.source ORDER BY n.source) AS sources,
+                   min(n.record_id) AS first_record,
+                   arg_min(n.person_id, n.record_id) AS first_person
+            FROM lk_cand_nhs n GROUP BY n.nhs
+        ),
+        other AS (
+            SELECT n.nhs, min(n.record_id) AS second FROM lk_cand_nhs n JOIN g USING (nhs)
+            WHERE n.person_id <> g.first_person GROUP BY n.nhs
+        )
+        SELECT g.nhs, g.records, g.persons, g.sources, c.pair IS NOT NULL AS contradicted,
+               CASE WHEN other.second IS NOT NULL THEN [g.first_record, other.second]
+                    ELSE c.pair END AS pair
+        FROM g LEFT JOIN lk_contra c USING (nhs) LEFT JOIN other USING (nhs)
+        WHERE len(g.persons) > 1 OR c.pair IS NOT NULL
+        """
+    )
+    con.execute(
+        "CREATE TABLE lk_nhs AS SELECT * FROM lk_cand_nhs SEMI JOIN lk_shared_work USING (nhs)"
+    )
+    for table in ("lk_cand", "lk_cand_nhs", "lk_std", "lk_contra"):
+        con.execute(f"DROP TABLE {table}")
+    # created last, so a connection that has lk_shared has everything
+    con.execute("ALTER TABLE lk_shared_work RENAME TO lk_shared")
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """Build the working tables the lists need (otherwise built on first use)."""
+    _shared_table(con)
+    _dup_table(con)
+
+
+def lake_state(lake: Lake) -> tuple[tuple[str, int, int], ...]:
+    """What identifies the linkage tables' current contents: name, mtime and size of each."""
+    state = []
+    for name in (SOURCE_IDENTITY, INDEX_TABLE, EVIDENCE_TABLE, LOG_TABLE):
+        path = lake.path(name)
+        if path.exists():
+            st = path.stat()
+            state.append((name, st.st_mtime_ns, st.st_size))
+    return tuple(state)
+
+
+_SHARED_FILTER = f"""
+    ($f_source IS NULL AND $f_dataset IS NULL OR nhs IN (
+        SELECT nhs FROM lk_nhs WHERE {_where()}))
+"""
+
+
+def shared_nhs_totals(
+    con: duckdb.DuckDBPyConnection, filters: Filters = Filters()
+) -> SharedNhsTotals:
+    """How many NHS numbers are shared by incompatible demographics."""
+    _shared_table(con)
+    total, split, joined = _one(
+        con,
+        f"""SELECT count(*), count(*) FILTER (WHERE len(persons) > 1),
+                   count(*) FILTER (WHERE len(persons) = 1)
+            FROM lk_shared WHERE {_SHARED_FILTER}""",
+        filters.params(),
+    )
+    return SharedNhsTotals(int(total), int(split), int(joined))
+
+
+def shared_nhs_numbers(
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters = Filters(),
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[SharedNhsNumber]:
+    """The shared numbers, split ones first, then most records; each with its records."""
+    _shared_table(con)
+    rows = _rows(
+        con,
+        f"""SELECT nhs, records, persons, sources, contradicted, pair FROM lk_shared
+            WHERE {_SHARED_FILTER}
+            ORDER BY len(persons) > 1 DESC, records DESC, nhs
+            LIMIT $limit OFFSET $offset""",
+        {"limit": limit, "offset": offset, **filters.params()},
+    )
+    if not rows:
+        return []
+    con.register("lk_page", pa.table({"nhs": [r[0] for r in rows]}))
+    try:
+        members: dict[str, list[MemberRecord]] = {}
+        for nhs, *rest in _rows(
+            con,
+            f"""SELECT nhs, {_MEMBER_COLUMNS} FROM lk_nhs SEMI JOIN lk_page USING (nhs)
+                ORDER BY nhs, person_id, record_id""",
+        ):
+            members.setdefault(nhs, []).append(MemberRecord(*rest))
+    finally:
+        con.unregister("lk_page")
+    return [
+        SharedNhsNumber(
+            nhs_number=nhs,
+            records=int(records),
+            persons=tuple(persons),
+            sources=tuple(sources),
+            contradicted=bool(contradicted),
+            pair=(pair[0], pair[1]),
+            members=members.get(nhs, []),
+        )
+        for nhs, records, persons, sources, contradicted, pair in rows
+    ]
+
+
+# --- within-source duplicates ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DuplicatesBySource:
+    """Persons holding more than one local patient id at one source."""
+
+    source: str
+    persons: int
+    extra_ids: int
+    """Local ids beyond the first, summed over those persons."""
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    source: str
+    person_id: str
+    local_ids: int
+    pair: tuple[str, str]
+    members: list[MemberRecord] = field(default_factory=list)
+
+
+def _dup_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Build ``lk_dup`` (one row per person and source with several local ids) and
+    ``lk_dup_records`` (their records at that source) once, like :func:`_shared_table`."""
+    if _has(con, "lk_dup"):
+        return
+    con.execute(
+        f"""
+        CREATE TABLE lk_dup_records AS
+        WITH r AS ({_INDEXED})
+        SELECT r.* FROM r SEMI JOIN (
+            SELECT source, person_id FROM r GROUP BY source, person_id
+            HAVING count(DISTINCT local_patient_id) > 1
+        ) USING (source, person_id)
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE lk_dup_work AS
+        WITH g AS (
+            SELECT source, person_id, count(DISTINCT local_patient_id) AS local_ids,
+                   list(DISTINCT dataset) AS datasets, min(record_id) AS first_record,
+                   arg_min(local_patient_id, record_id) AS first_local
+            FROM lk_dup_records GROUP BY source, person_id
+        )
+        SELECT g.source, g.person_id, g.local_ids, g.datasets,
+               [g.first_record, min(r.record_id)] AS pair
+        FROM g JOIN lk_dup_records r USING (source, person_id)
+        WHERE r.local_patient_id IS DISTINCT FROM g.first_local
+        GROUP BY g.source, g.person_id, g.local_ids, g.datasets, g.first_record
+        """
+    )
+    con.execute("ALTER TABLE lk_dup_work RENAME TO lk_dup")
+
+
+_DUP_FILTER = (
+    "($f_source IS NULL OR source = $f_source) "
+    "AND ($f_dataset IS NULL OR list_contains(datasets, $f_dataset))"
+)
+
+
+def duplicates_by_source(
+    con: duckdb.DuckDBPyConnection, filters: Filters = Filters()
+) -> list[DuplicatesBySource]:
+    """Per source: persons with several local patient ids there, and the extra ids.
+
+    The filters keep the persons with a record of that source and dataset.
+    """
+    _dup_table(con)
+    rows = _rows(
+        con,
+        f"""SELECT source, count(*), sum(local_ids - 1) FROM lk_dup WHERE {_DUP_FILTER}
+            GROUP BY source ORDER BY source""",
+        filters.params(),
+    )
+    return [DuplicatesBySource(s, int(p), int(x)) for s, p, x in rows]
+
+
+def duplicates(
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters = Filters(),
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[Duplicate], int]:
+    """One page of within-source duplicates (most local ids first) and how many in all."""
+    _dup_table(con)
+    total = int(_one(con, f"SELECT count(*) FROM lk_dup WHERE {_DUP_FILTER}", filters.params())[0])
+    rows = _rows(
+        con,
+        f"""SELECT source, person_id, local_ids, pair FROM lk_dup WHERE {_DUP_FILTER}
+            ORDER BY local_ids DESC, source, person_id LIMIT $limit OFFSET $offset""",
+        {"limit": limit, "offset": offset, **filters.params()},
+    )
+    if not rows:
+        return [], total
+    con.register(
+        "lk_page",
+        pa.table({"source": [r[0] for r in rows], "person_id": [r[1] for r in rows]}),
+    )
+    try:
+        members: dict[tuple[str, str], list[MemberRecord]] = {}
+        for rec in _members(
+            _rows(
+                con,
+                f"""SELECT {_MEMBER_COLUMNS} FROM lk_dup_records SEMI JOIN lk_page
+                    USING (source, person_id) ORDER BY source, person_id, local_patient_id,
+                    record_id""",
+            )
+        ):
+            assert rec.person_id is not None
+            members.setdefault((rec.source, rec.person_id), []).append(rec)
+    finally:
+        con.unregister("lk_page")
+    return [
+        Duplicate(s, p, int(n), (pair[0], pair[1]), members.get((s, p), []))
+        for s, p, n, pair in rows
+    ], total
+
+
+# --- why linked -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PathEdge:
+    """One direct link on the way from one record to the other."""
+
+    record_id_l: str
+    record_id_r: str
+    kind: str
+    match_weight: float | None
+    match_probability: float | None
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """The contradiction rule over two records sharing a valid NHS number, clause by clause."""
+
+    given_names: bool
+    dates_of_birth: bool
+    sex_and_family_names: bool
+
+    @property
+    def any(self) -> bool:
+        return self.given_names or self.dates_of_birth or self.sex_and_family_names
+
+
+@dataclass(frozen=True)
+class PairExplanation:
+    """Whether two records are one person and the evidence, from the last linkage run."""
+
+    a: MemberRecord
+    b: MemberRecord
+    same_person: bool
+    kind: str
+    """identical, nhs, model, or "not compared" (no direct evidence was kept)."""
+    match_weight: float | None
+    match_probability: float | None
+    weights: list[tuple[str, float]]
+    rule: str | None
+    path: list[PathEdge]
+    shared_nhs_number: bool
+    contradiction: Contradiction | None
+
+
+def _identity(rec: MemberRecord, *columns: str) -> dict[str, Any]:
+    return {c: getattr(rec, c) for c in columns}
+
+
+def _contradiction(a: MemberRecord, b: MemberRecord) -> Contradiction:
+    # Missing values never contradict, so each clause is the whole rule over its fields.
+    def clause(*cols: str) -> bool:
+        return contradicts(_identity(a, *cols), _identity(b, *cols))
+
+    return Contradiction(
+        given_names=clause("given_name"),
+        dates_of_birth=clause("date_of_birth"),
+        sex_and_family_names=clause("sex", "family_name"),
+    )
+
+
+def explain_records(
+    con: duckdb.DuckDBPyConnection, record_a: str, record_b: str
+) -> PairExplanation | None:
+    """Why two indexed records are (or are not) one person; None if either is not indexed.
+
+    Uses the evidence of the last run (``person_link_evidence``) for the records of the
+    two persons only, through :func:`explain_pair`. Pairs scored below the threshold are
+    not kept in the lake, so a pair that was not linked shows "not compared" and, when
+    the two share a valid NHS number, the contradiction rule clause by clause.
+    """
+    a, b = member_record(con, record_a), member_record(con, record_b)
+    if a is None or b is None or a.person_id is None or b.person_id is None:
+        return None
+    persons = pa.table({"person_id": sorted({a.person_id, b.person_id})})
+    con.register("lk_persons", persons)
+    try:
+        clusters = con.sql(
+            f"""SELECT record_id, CAST(dense_rank() OVER (ORDER BY person_id) - 1 AS BIGINT)
+                       AS cluster
+                FROM {INDEX_TABLE} SEMI JOIN lk_persons USING (person_id) ORDER BY record_id"""
+        ).to_arrow_table()
+        con.register("lk_records", clusters.select(["record_id"]))
+        edges = con.sql(
+            f"""SELECT * FROM {EVIDENCE_TABLE}
+                WHERE record_id_l IN (SELECT record_id FROM lk_records)
+                  AND record_id_r IN (SELECT record_id FROM lk_records)"""
+        ).to_arrow_table()
+        con.unregister("lk_records")
+    finally:
+        con.unregister("lk_persons")
+    result = LinkResult(clusters=clusters, edges=edges, pairs=edges.slice(0, 0))
+    found = explain_pair(result, record_a, record_b)
+    weights: list[tuple[str, float]] = []
+    rule = None
+    for key, value in found.get("weights", {}).items():
+        if isinstance(value, int | float):
+            weights.append((str(key), float(value)))
+        elif key == "rule":
+            rule = str(value)
+    if found["kind"] == "identical":
+        rule = "identical after standardisation"
+    shared = _shared_valid_nhs(con, record_a, record_b)
+    return PairExplanation(
+        a=a,
+        b=b,
+        same_person=bool(found["same_person"]),
+        kind=str(found["kind"]),
+        match_weight=found.get("match_weight"),
+        match_probability=found.get("match_probability"),
+        weights=weights,
+        rule=rule,
+        path=[
+            PathEdge(
+                e["record_id_l"],
+                e["record_id_r"],
+                e["kind"],
+                e["match_weight"],
+                e["match_probability"],
+            )
+            for e in found.get("path", [])
+        ],
+        shared_nhs_number=shared,
+        contradiction=_contradiction(a, b) if shared else None,
+    )
+
+
+def _shared_valid_nhs(con: duckdb.DuckDBPyConnection, record_a: str, record_b: str) -> bool:
+    digits = _NHS_DIGITS
+    row = _one(
+        con,
+        f"""SELECT count(DISTINCT {digits}), count(*) FROM {SOURCE_IDENTITY} s
+            WHERE s.record_id IN ($a, $b) AND {_valid(digits)}""",
+        {"a": record_a, "b": record_b},
+    )
+    return int(row[0]) == 1 and int(row[1]) == 2
