@@ -32,7 +32,7 @@ EXPECTED_PUBLIC_PATHS = {
     "/api/v1/openapi.json",
     "/api/v1/docs",
 }
-EXPECTED_PUBLIC_PREFIXES = ("/static",)
+EXPECTED_PUBLIC_PREFIXES = ("/static", "/public")  # /public: the published dashboard
 
 
 @pytest.fixture
@@ -58,6 +58,8 @@ def test_the_public_allow_list_is_exactly_the_agreed_one() -> None:
     assert tuple(PUBLIC_PREFIXES) == EXPECTED_PUBLIC_PREFIXES
     assert is_public_path("/static/nhsuk/nhsuk-frontend.min.css")
     assert not is_public_path("/staticky")
+    assert is_public_path("/public/dashboard")
+    assert not is_public_path("/publication")
     assert not is_public_path("/login/extra")
 
 
@@ -86,6 +88,20 @@ def test_the_admin_pages_demand_the_right_permission(real_app: FastAPI) -> None:
     assert found[("/admin/users.csv", frozenset({"GET"}))] == {Permission.manage_users}
     assert found[("/admin/audit", frozenset({"GET"}))] == {Permission.view_audit}
     assert found[("/admin/audit.csv", frozenset({"GET"}))] == {Permission.view_audit}
+    for path, method in (
+        ("/admin/break-glass", "GET"),
+        ("/admin/break-glass.csv", "GET"),
+        ("/admin/break-glass/{grant_id}", "GET"),
+        ("/admin/break-glass/{grant_id}/review", "POST"),
+    ):
+        assert found[(path, frozenset({method}))] == {Permission.review_break_glass}, path
+    for path, method in (
+        ("/admin/opt-outs", "GET"),
+        ("/admin/opt-outs.csv", "GET"),
+        ("/admin/opt-outs", "POST"),
+        ("/admin/opt-outs/withdraw", "POST"),
+    ):
+        assert found[(path, frozenset({method}))] == {Permission.manage_opt_outs}, path
 
 
 def test_the_walk_catches_unguarded_routes_at_any_depth() -> None:
@@ -137,6 +153,9 @@ def test_anonymous_requests_to_guarded_routes_never_get_content(
         if path.startswith("/api/"):
             assert response.status_code == 401, path
             assert response.json() == {"detail": "Sign in to use this service"}
+        elif path.startswith("/fhir/"):
+            assert response.status_code == 401, path
+            assert response.json()["resourceType"] == "OperationOutcome", path
         else:
             assert response.status_code == 303, path
             assert response.headers["location"].startswith("/login?next="), path

@@ -57,6 +57,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     import uvicorn
 
     from tests.conftest import SMALL_FOOTPRINT, TEST_SECRET
+    from tests.record.view.lakefixture import write_lake
     from wholesystem.access.users import create_user
     from wholesystem.footprint.pipeline import load_footprint_file
     from wholesystem.store.db import make_engine, make_session_factory, session_scope, upgrade
@@ -87,6 +88,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                 actor="test",
             )
     engine.dispose()
+    write_lake(settings.resolved_lake_dir)  # the record pages' tiny linked lake
 
     port = _free_port()
     config = uvicorn.Config(

@@ -50,8 +50,18 @@ PAGES = [
     ("/admin/users", "carer"),  # 403 page
     ("/admin/users", "admin"),
     ("/admin/audit", "admin"),
+    ("/admin/break-glass?show=all", "admin"),
+    ("/admin/opt-outs", "admin"),
     ("/data-quality", "admin"),
     ("/data-quality?status=rejected", "analyst"),
+    ("/dashboard", "carer"),  # before a snapshot: says so
+    ("/dashboard/snapshots", "analyst"),
+    ("/public/dashboard", None),
+    ("/linkage", "analyst"),
+    ("/records", "carer"),
+    ("/records?nhs_number=9434765919", "carer"),
+    ("/records/WP0000000001", "carer"),  # the joined-up record (tests/record/view lake)
+    ("/records/WP0000000003", "carer"),  # no relationship: the 404
 ]
 
 

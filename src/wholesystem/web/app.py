@@ -32,7 +32,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from wholesystem.access.routes import router as access_router
     from wholesystem.footprint.routes import api_router as footprint_api
     from wholesystem.footprint.routes import router as footprint_router
+    from wholesystem.metrics.public import router as metrics_public_router
+    from wholesystem.metrics.routes import router as metrics_router
+    from wholesystem.record.linkage.routes import router as linkage_router
     from wholesystem.record.routes import router as record_router
+    from wholesystem.record.view.routes import router as record_view_router
     from wholesystem.web.home import router as home_router
 
     settings = settings or get_settings()
@@ -69,6 +73,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(footprint_router)
     app.include_router(footprint_api, prefix="/api/v1")
     app.include_router(record_router)
+    app.include_router(record_view_router)
+    app.include_router(metrics_router)
+    app.include_router(metrics_public_router)
+    app.include_router(linkage_router)
     return app
 
 

@@ -17,10 +17,15 @@ class NavItem:
 
 
 NAVIGATION: tuple[NavItem, ...] = (
+    NavItem("Dashboard", "/dashboard", Permission.view_dashboard),
+    NavItem("Find a record", "/records", Permission.view_identifiable_records),
     NavItem("Footprint", "/footprint", Permission.view_footprint),
     NavItem("Data quality", "/data-quality", Permission.view_data_quality),
+    NavItem("Linkage", "/linkage", Permission.view_data_quality),
     NavItem("Users", "/admin/users", Permission.manage_users),
     NavItem("Audit log", "/admin/audit", Permission.view_audit),
+    NavItem("Break-glass review", "/admin/break-glass", Permission.review_break_glass),
+    NavItem("Opt-outs", "/admin/opt-outs", Permission.manage_opt_outs),
 )
 
 

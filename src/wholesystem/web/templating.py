@@ -23,6 +23,9 @@ CAPABILITY_TEMPLATE_DIRS = {
     "footprint": _SRC / "footprint" / "templates",
     "access": _SRC / "access" / "templates",
     "record": _SRC / "record" / "templates",
+    "recordview": _SRC / "record" / "view" / "templates",
+    "metrics": _SRC / "metrics" / "templates",
+    "linkage": _SRC / "record" / "linkage" / "templates",
 }
 
 
