@@ -127,8 +127,12 @@ def migrations_config(url: str) -> Any:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` to ``revision`` (idempotent)."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Bring the database at ``url`` to ``revision`` (idempotent).
+
+    ``heads`` rather than ``head`` so that capabilities developed side by side may each add
+    a migration on the same parent before they are put in one line.
+    """
     from alembic import command
 
     command.upgrade(migrations_config(url), revision)
