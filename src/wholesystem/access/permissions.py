@@ -60,10 +60,19 @@ class Permission(StrEnum):
     publish_snapshots = "publish_snapshots"
     review_break_glass = "review_break_glass"
     manage_opt_outs = "manage_opt_outs"
+    declare_interests = "declare_interests"
+    raise_concerns = "raise_concerns"
+    approve_transfers = "approve_transfers"
 
 
 _EVERYONE = frozenset(
-    {Permission.view_footprint, Permission.view_data_state, Permission.view_dashboard}
+    {
+        Permission.view_footprint,
+        Permission.view_data_state,
+        Permission.view_dashboard,
+        Permission.declare_interests,
+        Permission.raise_concerns,
+    }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -94,9 +103,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.view_board_papers,
         Permission.view_audit,
         Permission.review_break_glass,
+        Permission.approve_transfers,
     },
     Role.board_member: _EVERYONE
-    | {Permission.view_board_papers, Permission.view_all_finance, Permission.challenge},
+    | {
+        Permission.view_board_papers,
+        Permission.view_all_finance,
+        Permission.challenge,
+        Permission.approve_transfers,
+    },
     Role.non_executive: _EVERYONE | {Permission.view_board_papers, Permission.challenge},
     Role.councillor: _EVERYONE | {Permission.view_board_papers, Permission.challenge},
 }
