@@ -207,3 +207,26 @@ def test_cli_ingest_and_replay(tmp_path: Path, cli_env: Settings) -> None:
     unknown = runner.invoke(app, ["ingest", "replay", "42"])
     assert unknown.exit_code == 2
     assert "there is no ingest run 42" in unknown.output
+
+
+def test_a_value_too_large_to_stage_quarantines_its_row_not_the_file(
+    tmp_path: Path, ingest: Ingest, factory: sessionmaker[Session]
+) -> None:
+    # gp_events.value is staged as DECIMAL(18, 6): 15 whole digits (a SNOMED code keyed into
+    # the value column) used to pass the pattern, overflow the cast and reject the file.
+    header = (
+        "nhs_number,local_patient_id,given_name,family_name,date_of_birth,sex,postcode,"
+        "event_date,snomed_code,value,unit"
+    )
+    row = "9434765919,P1,Ann,Smith,1950-02-03,F,NS1 1AA,2024-01-05,38341003,{value},mm[Hg]"
+    _write(
+        tmp_path / "in" / "N90001" / "gp_events" / "events.csv",
+        [header, row.format(value="140"), row.format(value="999791000000106")],
+    )
+    outcome = ingest(tmp_path / "in").outcomes[0]
+    assert outcome.status == "loaded", outcome.reason
+    assert (outcome.rows_loaded, outcome.rows_quarantined) == (1, 1)
+    with factory() as s:
+        bad = s.scalars(select(QuarantineRow)).one()
+        assert (bad.line, bad.column_name, bad.rule) == (3, "value", "not_a_decimal")
+        assert "12 whole digits" in bad.message

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,11 @@ from wholesystem.record.engine import FileRejected
 __all__ = ["FileFacts", "Header", "read_facts", "read_header"]
 
 _CHUNK = 4 * 1024 * 1024
+# The Unicode space separators but U+0020, in UTF-8: U+00A0, U+1680, U+2000-U+200A,
+# U+202F, U+205F, U+3000 (the characters DuckDB's trim strips, with U+0020).
+_UNICODE_SPACES = re.compile(
+    rb"\xc2\xa0|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xaf]|\xe2\x81\x9f|\xe3\x80\x80"
+)
 _DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
@@ -30,6 +36,10 @@ class FileFacts:
     ends_with_newline: bool
     tail: str  # the last line (decoded), for the truncation check
     problem: str | None = None  # why the file is not UTF-8, when it is not
+    # Whether any space separator other than U+0020 (what DuckDB's trim also strips)
+    # occurs anywhere in the file; when none does, only values with a leading or
+    # trailing U+0020 need trimming. True when unknown.
+    unicode_spaces: bool = True
 
 
 @dataclass(frozen=True)
@@ -50,11 +60,16 @@ def read_facts(path: Path) -> FileFacts:
     size = lines = 0
     last = b""
     problem: str | None = None
+    spaces = False
     try:
         with open(path, "rb") as fh:
             while chunk := fh.read(_CHUNK):
                 digest.update(chunk)
-                if problem is None:
+                # An ASCII chunk cannot hold (part of) one; else look across the seam too.
+                if not spaces and not chunk.isascii():
+                    spaces = _UNICODE_SPACES.search(last[-2:] + chunk) is not None
+                # An ASCII chunk is valid UTF-8 unless a character began before it.
+                if problem is None and not (chunk.isascii() and not decoder.getstate()[0]):
                     try:
                         decoder.decode(chunk)
                     except UnicodeDecodeError as exc:
@@ -68,7 +83,7 @@ def read_facts(path: Path) -> FileFacts:
                         )
                 size += len(chunk)
                 lines += chunk.count(b"\n")
-                last = (last + chunk)[-65536:]
+                last = (last + chunk[-65536:])[-65536:]
         if problem is None:
             try:
                 decoder.decode(b"", final=True)
@@ -84,7 +99,7 @@ def read_facts(path: Path) -> FileFacts:
     ends = last.endswith(b"\n")
     body = last[:-1] if ends else last
     tail = body.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace").rstrip("\r")
-    return FileFacts(digest.hexdigest(), size, lines, ends, tail, problem)
+    return FileFacts(digest.hexdigest(), size, lines, ends, tail, problem, spaces)
 
 
 def read_header(path: Path, facts: FileFacts) -> Header:

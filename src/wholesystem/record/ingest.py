@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from wholesystem.access import audit
@@ -68,6 +68,8 @@ UNMAPPED_TABLE = "fhir_unmapped"
 _SUFFIXES = {".csv", ".json", ".ndjson", ".jsonl"}
 _ORG = re.compile(r"^[A-Z0-9]{2,16}$")
 _MAX_LINE = 64 * 1024 * 1024
+# From this size DuckDB splits a CSV read between threads, if nothing numbers the rows.
+_BIG_FILE = 16 * 1024 * 1024
 _CSV_DEFAULTS: dict[str, dict[str, str]] = {
     "gp_events": {
         "record_type": "'event'",
@@ -239,13 +241,21 @@ def _columns_struct(names: Sequence[str]) -> str:
     return "{" + ", ".join(f"{_sql_text(n)}: 'VARCHAR'" for n in names) + "}"
 
 
-def _read_csv_sql(path: Path, names: Sequence[str]) -> str:
+def _read_csv_sql(path: Path, names: Sequence[str], *, rejects: bool = True) -> str:
+    """``read_csv`` of every column as text; ``rejects``: keep bad lines in reject_errors.
+
+    Without ``rejects`` (the fast read) any line the reader cannot split (too few or too
+    many fields, bad quoting) or longer than DuckDB's default 2 MB fails the whole
+    statement instead; the small default line size lets DuckDB split a big file
+    between threads.
+    """
     columns = _columns_struct(names)
+    options = "store_rejects = true, max_line_size = " + str(_MAX_LINE) if rejects else ""
     return (
         f"read_csv({_sql_text(str(path))}, header = true, auto_detect = false, "
         f"delim = ',', quote = '\"', escape = '\"', columns = {columns}, "
-        f"store_rejects = true, strict_mode = true, null_padding = false, "
-        f"max_line_size = {_MAX_LINE}, encoding = 'utf-8')"
+        f"{options + ', ' if options else ''}strict_mode = true, "
+        f"null_padding = false, encoding = 'utf-8')"
     )
 
 
@@ -298,12 +308,28 @@ def _check_header(path: Path, facts: FileFacts, ds: Dataset) -> list[str]:
     return list(header.names)
 
 
-def _read_source(path: Path, names: list[str], projection: str) -> str:
+def _read_source(path: Path, names: list[str], projection: str, *, rejects: bool = True) -> str:
     """A subquery over the CSV: ``rec`` (record number), ``line`` and ``projection``."""
     return (
         f"(SELECT ordinality AS rec, ordinality + 1 AS line, {projection} "  # noqa: S608
-        f"FROM {_read_csv_sql(path, names)} WITH ORDINALITY)"
+        f"FROM {_read_csv_sql(path, names, rejects=rejects)} WITH ORDINALITY)"
     )
+
+
+def _read_big(
+    con: duckdb.DuckDBPyConnection, path: Path, names: list[str], projection: str, table: str
+) -> str:
+    """Read a big CSV into ``table`` on every thread; a subquery as :func:`_read_source`'s.
+
+    ``WITH ORDINALITY`` keeps DuckDB's reader on one thread. Without it, a table filled
+    straight from the scan (a projection, nothing that reorders) keeps the file's order,
+    as DuckDB preserves insertion order, so a row's id is its record number.
+    """
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {projection} "  # noqa: S608
+        f"FROM {_read_csv_sql(path, names, rejects=False)}"
+    )
+    return f"(SELECT rowid + 1 AS rec, rowid + 2 AS line, * FROM {table})"  # noqa: S608
 
 
 def _reading(con: duckdb.DuckDBPyConnection, sql: str) -> None:
@@ -324,11 +350,19 @@ class _Processed:
     details: dict[str, Any]
 
 
-def _project(ds: Dataset, present: Sequence[str], defaults: dict[str, str], extra: str) -> str:
+def _project(
+    ds: Dataset,
+    present: Sequence[str],
+    defaults: dict[str, str],
+    extra: str,
+    *,
+    unicode_spaces: bool = True,
+) -> str:
     cols = []
     for col in ds.columns:
         if col.name in present:
-            cols.append(f'{normalised(col.name)} AS "{col.name}"')
+            value = normalised(col.name, unicode_spaces=unicode_spaces)
+            cols.append(f'{value} AS "{col.name}"')
         elif col.name in defaults:
             cols.append(f'{defaults[col.name]} AS "{col.name}"')
         else:
@@ -353,20 +387,45 @@ def _process_csv(
         [n for n in names if n in extract],
         _CSV_DEFAULTS.get(ds.name, {}),
         "NULL::VARCHAR AS _key",
+        unicode_spaces=facts.unicode_spaces,
     )
-    source = _read_source(cand.path, names, projection)
+    rejects: list[QuarantinedRow] = []
     try:
-        check(con, ds, source, "ws_chk", today, now)
-    except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FileRejected(f"could not be read as CSV: {first}") from None
-    rejects = _rejects(con, len(names))
-    _fix_lines(con, "ws_chk", rejects)
+        # Most files split cleanly: read them once, without a reject store. A small file
+        # goes straight into the checks (DuckDB reads it on one thread anyway); a big one
+        # is read into a table first, on every thread.
+        if facts.size < _BIG_FILE:
+            source = _read_source(cand.path, names, projection, rejects=False)
+            checked = check(con, ds, source, "ws_chk", today, now)
+        else:
+            source = _read_big(con, cand.path, names, projection, "ws_raw")
+            # Allowed-value lists as comparisons, not joins: the rows stay in file order.
+            con.execute("SET disabled_optimizers = 'in_clause'")
+            try:
+                checked = check(con, ds, source, "ws_chk", today, now)
+            finally:
+                con.execute("RESET disabled_optimizers")
+    except duckdb.Error:
+        # A line the reader cannot split (or any other failure): read the file again
+        # keeping such lines aside (quarantined), and put the good rows' line numbers
+        # right; what still fails rejects the file.
+        _reading(
+            con,
+            "CREATE OR REPLACE TEMP TABLE ws_raw AS SELECT * FROM "  # noqa: S608
+            + _read_source(cand.path, names, projection),
+        )
+        rejects = _rejects(con, len(names))
+        _fix_lines(con, "ws_raw", rejects)
+        try:
+            checked = check(con, ds, "ws_raw", "ws_chk", today, now)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise FileRejected(f"could not be read as CSV: {first}") from None
     target = part_path(lake, ds.name, cand.org_code, cand.file_key)
     result = stage(
         con,
         ds,
-        "ws_chk",
+        checked,
         target,
         org_code=cand.org_code,
         source_file=str(cand.path),
@@ -414,12 +473,12 @@ def _process_fhir(
         for name, rows in mapped.rows.items():
             ds = DATASETS[name].relaxed(*_RELAXED.get(name, ()))
             con.register("ws_fhir_rows", _arrow_rows(ds, rows))
-            check(con, ds, "ws_fhir_rows", "ws_chk", today, now)
+            checked = check(con, ds, "ws_fhir_rows", "ws_chk", today, now)
             target = part_path(lake, name, cand.org_code, cand.file_key)
             result = stage(
                 con,
                 ds,
-                "ws_chk",
+                checked,
                 target,
                 org_code=cand.org_code,
                 source_file=str(cand.path),
@@ -519,7 +578,9 @@ def _process_omop(
     now: datetime,
 ) -> _Processed:
     names = _check_header(cand.path, facts, ds)
-    trimmed = ", ".join(f'{normalised(n)} AS "{n}"' for n in names)
+    trimmed = ", ".join(
+        f'{normalised(n, unicode_spaces=facts.unicode_spaces)} AS "{n}"' for n in names
+    )
     _reading(
         con,
         "CREATE OR REPLACE TEMP TABLE ws_raw AS SELECT * FROM "  # noqa: S608
@@ -551,12 +612,12 @@ def _process_omop(
             target_ds = DATASETS[name].relaxed(*_RELAXED.get(name, ()))
             projection = _project(target_ds, present, {}, "line, _key, _target AS _dataset")
             source = f"(SELECT {projection} FROM ws_mapped WHERE _target = {_sql_text(name)})"  # noqa: S608
-            check(con, target_ds, source, "ws_chk", today, now)
+            checked = check(con, target_ds, source, "ws_chk", today, now)
             target = part_path(lake, name, cand.org_code, cand.file_key)
             result = stage(
                 con,
                 target_ds,
-                "ws_chk",
+                checked,
                 target,
                 org_code=cand.org_code,
                 source_file=str(cand.path),
@@ -598,17 +659,18 @@ def _finish_rejected(factory: sessionmaker[Session], run_id: int, reason: str, a
         )
 
 
-def _quarantine_records(run_id: int, rows: Sequence[QuarantinedRow]) -> list[QuarantineRow]:
+def _quarantine_values(run_id: int, rows: Sequence[QuarantinedRow]) -> list[dict[str, Any]]:
+    """The ``quarantine_row`` rows for ``rows``, for one bulk INSERT (no ORM objects)."""
     return [
-        QuarantineRow(
-            run_id=run_id,
-            line=r.line,
-            column_name=r.column[:100],
-            rule=r.rule[:64],
-            message=r.message,
-            raw=r.raw,
-            status=QuarantineStatus.open,
-        )
+        {
+            "run_id": run_id,
+            "line": r.line,
+            "column_name": r.column[:100],
+            "rule": r.rule[:64],
+            "message": r.message,
+            "raw": r.raw,
+            "status": QuarantineStatus.open,
+        }
         for r in rows
     ]
 
@@ -651,8 +713,14 @@ def ingest_file(
     *,
     actor: str,
     today: date | None = None,
+    connection: duckdb.DuckDBPyConnection | None = None,
 ) -> FileOutcome:
-    """Ingest one file; never raises for anything wrong with the file itself."""
+    """Ingest one file; never raises for anything wrong with the file itself.
+
+    ``connection`` (from :func:`~wholesystem.record.engine.new_connection`), when given,
+    is shared: the file gets a cursor of it, with temporary tables of its own, rather
+    than a new database.
+    """
     now = utcnow()
     today = today or now.astimezone(UTC).date()
     outcome = FileOutcome(str(cand.path), cand.org_code, cand.dataset, "rejected", None)
@@ -711,7 +779,7 @@ def ingest_file(
         return outcome
     assert facts is not None
     ds = DATASETS[cand.dataset]
-    con = new_connection()
+    con = connection.cursor() if connection is not None else new_connection()
     processed: _Processed | None = None
     try:
         if ds.format == "csv":
@@ -778,7 +846,10 @@ def _commit_loaded(
         run.rows_read, run.rows_loaded = processed.read, processed.loaded
         run.rows_quarantined = len(processed.quarantined)
         run.details = processed.details | ({"supersedes": superseded} if superseded else {})
-        s.add_all(_quarantine_records(run_id, processed.quarantined))
+        if processed.quarantined:
+            # A Core executemany: no ORM objects to build for thousands of rows.
+            table = cast(Table, QuarantineRow.__table__)
+            s.execute(insert(table), _quarantine_values(run_id, processed.quarantined))
         audit.append(
             s,
             actor=actor,
@@ -816,27 +887,33 @@ def ingest_path(
     """Ingest every file under ``path``, then rebuild ``source_identity``."""
     candidates = discover(path, org, dataset_name)
     summary = IngestSummary()
-    with recorded_run(factory, INGEST_STEP) as record:
-        for cand in candidates:
-            summary.outcomes.append(ingest_file(factory, lake, cand, actor=actor, today=today))
-        if summary.count("loaded") or not lake.exists("source_identity"):
-            summary.identities = rebuild_source_identity(lake)
-        read, loaded, quarantined = summary.rows
-        record.summary = (
-            f"{summary.count('loaded')} files loaded, {summary.count('rejected')} rejected, "
-            f"{summary.count('unchanged')} unchanged; {read:,} rows read, {loaded:,} loaded, "
-            f"{quarantined:,} quarantined"
-        )
-        record.details = {
-            "files": len(candidates),
-            "loaded": summary.count("loaded"),
-            "rejected": summary.count("rejected"),
-            "unchanged": summary.count("unchanged"),
-            "rows_read": read,
-            "rows_loaded": loaded,
-            "rows_quarantined": quarantined,
-            "runs": [o.run_id for o in summary.outcomes if o.run_id is not None][:1000],
-        }
+    con = new_connection()
+    try:
+        with recorded_run(factory, INGEST_STEP) as record:
+            for cand in candidates:
+                summary.outcomes.append(
+                    ingest_file(factory, lake, cand, actor=actor, today=today, connection=con)
+                )
+            if summary.count("loaded") or not lake.exists("source_identity"):
+                summary.identities = rebuild_source_identity(lake)
+            read, loaded, quarantined = summary.rows
+            record.summary = (
+                f"{summary.count('loaded')} files loaded, {summary.count('rejected')} rejected, "
+                f"{summary.count('unchanged')} unchanged; {read:,} rows read, {loaded:,} loaded, "
+                f"{quarantined:,} quarantined"
+            )
+            record.details = {
+                "files": len(candidates),
+                "loaded": summary.count("loaded"),
+                "rejected": summary.count("rejected"),
+                "unchanged": summary.count("unchanged"),
+                "rows_read": read,
+                "rows_loaded": loaded,
+                "rows_quarantined": quarantined,
+                "runs": [o.run_id for o in summary.outcomes if o.run_id is not None][:1000],
+            }
+    finally:
+        con.close()
     return summary
 
 
@@ -947,12 +1024,12 @@ def replay(
             if not table_rows:
                 continue
             con.register("ws_replay_rows", _arrow_rows(ds, table_rows))
-            check(con, ds, "ws_replay_rows", "ws_chk", today, now)
+            checked = check(con, ds, "ws_replay_rows", "ws_chk", today, now)
             target = part_path(lake, name, org, file_key)
             staged = stage(
                 con,
                 ds,
-                "ws_chk",
+                checked,
                 target,
                 org_code=org,
                 source_file=path,

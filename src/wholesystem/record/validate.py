@@ -1,10 +1,11 @@
 """Row-level validation: pure checks on single values, and their set-based SQL form.
 
 The rules are written once, from the dataset declarations in
-:mod:`wholesystem.record.schemas`, as DuckDB SQL that runs over a whole file at once
-(:func:`check_sql`, :func:`typed_sql`); the pure-Python functions here are used for what
-SQL does badly (the SNOMED CT Verhoeff check digit, applied to the distinct codes only)
-and for messages about single values (forms, FHIR mapping).
+:mod:`wholesystem.record.schemas`, as DuckDB SQL that runs over a whole file at once:
+:func:`check_sql` flags the failing rows cheaply, :func:`errors_sql` says what is wrong
+with them and :func:`typed_sql` types the good ones. The pure-Python functions here are
+used for what SQL does badly (the SNOMED CT Verhoeff check digit, applied to the
+distinct codes only) and for messages about single values (forms, FHIR mapping).
 
 A failing row carries one or more problems, each ``column``, ``rule`` and ``message``.
 """
@@ -12,6 +13,7 @@ A failing row carries one or more problems, each ``column``, ``rule`` and ``mess
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -27,11 +29,13 @@ __all__ = [
     "Problem",
     "check_sql",
     "code_problem",
+    "errors_sql",
     "install_macros",
     "nhs_number_problem",
     "normalise_nhs_number",
     "normalised",
     "parse_problems",
+    "snomed_check",
     "snomed_valid",
     "typed_sql",
 ]
@@ -155,135 +159,212 @@ def _v(col: Column) -> str:
     return _q(col.name)
 
 
-def normalised(name: str) -> str:
-    """SQL for a raw text column trimmed, with a blank value as NULL."""
-    return f"NULLIF(trim({_q(name)}), '')"
+def normalised(name: str, *, unicode_spaces: bool = True) -> str:
+    """SQL for a raw text column trimmed, with a blank value as NULL.
+
+    DuckDB's ``trim`` strips the Unicode space separators (U+0020, U+00A0, U+1680,
+    U+2000-U+200A, U+202F, U+205F, U+3000) and is slow. When the text holds none but
+    U+0020 (``unicode_spaces`` false: see :attr:`FileFacts.unicode_spaces`), only values
+    that start or end with a space, or are empty, can change, and only those are trimmed.
+    """
+    q = _q(name)
+    if unicode_spaces:
+        return f"NULLIF(trim({q}), '')"
+    return (
+        f"CASE WHEN prefix({q}, ' ') OR suffix({q}, ' ') OR {q} = '' "
+        f"THEN NULLIF(trim({q}), '') ELSE {q} END"
+    )
 
 
 def _err(col: str, rule: str, message_sql: str) -> str:
     return f"{_lit(col + FIELD_SEP + rule + FIELD_SEP)} || {message_sql}"
 
 
-def _cast(col: Column) -> str:
-    v = _v(col)
-    if col.type is ColumnType.date:
-        return f"TRY_CAST({v} AS DATE)"
-    if col.type is ColumnType.datetime:
-        return f"TRY_CAST({v} AS TIMESTAMPTZ)"
-    raise ValueError(f"{col.name} is not a date or time")
+@dataclass(frozen=True)
+class _Check:
+    """One check as SQL: unless ``guard`` holds, the first true condition gives its error.
+
+    The same branches render two ways: :meth:`case` (the row's error text, or NULL), run
+    only over the few failing rows, and :meth:`fails` (a cheap boolean: does :meth:`case`
+    give an error?), run over every row. Each error expression is non-NULL whenever its
+    condition holds, so ``fails`` is true exactly when ``case`` is not NULL.
+    """
+
+    branches: tuple[tuple[str, str], ...]
+    guard: str | None = None
+
+    def case(self) -> str:
+        whens = " ".join(f"WHEN {cond} THEN {err}" for cond, err in self.branches)
+        if self.guard is not None:
+            whens = f"WHEN {self.guard} THEN NULL {whens}"
+        return f"CASE {whens} END"
+
+    def fails(self) -> str:
+        # A NULL condition counts as false, as in CASE; check_sql coalesces the whole OR.
+        conds = " OR ".join(f"({cond})" for cond, _ in self.branches)
+        if self.guard is not None:
+            return f"(({self.guard}) IS NOT TRUE AND ({conds}))"
+        return f"({conds})"
 
 
-def _column_checks(col: Column, today: date, now: datetime) -> list[str]:
+def _one(cond: str, err: str) -> _Check:
+    return _Check(((cond, err),))
+
+
+def _helper(ds: Dataset, col: Column, what: str) -> str:
+    # Not ``_``-prefixed, so never kept with a quarantined row's raw values.
+    return f"ws_{ds.columns.index(col)}_{what}"
+
+
+def _helpers(ds: Dataset) -> dict[str, str]:
+    """Values several checks need, computed once per row: helper column name → SQL."""
+    out: dict[str, str] = {}
+    for col in ds.columns:
+        v = _v(col)
+        if col.type is ColumnType.date:
+            out[_helper(ds, col, "t")] = f"TRY_CAST({v} AS DATE)"
+        elif col.type is ColumnType.datetime:
+            out[_helper(ds, col, "t")] = f"TRY_CAST({v} AS TIMESTAMPTZ)"
+        elif col.type is ColumnType.nhs_number:
+            # A macro repeats its argument: the digits are worked out once, here.
+            out[_helper(ds, col, "d")] = f"ws_nhs({v})"
+    return out
+
+
+def _number_helpers(ds: Dataset) -> dict[str, str]:
+    """Helpers over :func:`_helpers`' columns: an NHS number's digits as a number."""
+    return {
+        _helper(ds, col, "n"): f"TRY_CAST({_q(_helper(ds, col, 'd'))} AS UBIGINT)"
+        for col in ds.columns
+        if col.type is ColumnType.nhs_number
+    }
+
+
+def _cast(ds: Dataset, col: Column) -> str:
+    """The column as a DATE or TIMESTAMPTZ (NULL when it is not one): a helper column."""
+    if col.type not in (ColumnType.date, ColumnType.datetime):
+        raise ValueError(f"{col.name} is not a date or time")
+    return _q(_helper(ds, col, "t"))
+
+
+def _when_checks(ds: Dataset, col: Column, today: date, now: datetime) -> list[tuple[str, str]]:
+    """The branches of a date or date-time column's check."""
     v = _v(col)
     name = col.name
-    show = f"ws_show({v})"
-    checks: list[str] = []
+    show = _q(_helper(ds, col, "show"))  # ws_show of the value: see errors_sql
+    t = _cast(ds, col)
+    if col.type is ColumnType.date:
+        ok = f"(length({v}) = 10 AND {v}[5] = '-' AND {v}[8] = '-' AND {t} IS NOT NULL)"
+        rule, what = "not_a_date", "' is not a date (YYYY-MM-DD)'"
+        latest = f"DATE {_lit(today.isoformat())}"
+        earliest = f"DATE {_lit(_EARLIEST)}"
+    else:
+        ok = f"(regexp_full_match({v}, {_lit(_DATETIME_PATTERN)}) AND {t} IS NOT NULL)"
+        rule = "not_a_datetime"
+        what = "' is not an ISO 8601 date and time with a UTC offset (2024-07-01T13:05:00+01:00)'"
+        latest = f"TIMESTAMPTZ {_lit(now.isoformat())}"
+        earliest = f"TIMESTAMPTZ {_lit(_EARLIEST + ' 00:00:00+00')}"
+    return [
+        (f"NOT {ok}", _err(name, rule, f"{_lit(name + ' ')} || {show} || {what}")),
+        (
+            f"{t} > {latest}",
+            _err(name, "future_date", f"{_lit(name + ' ')} || {show} || ' is in the future'"),
+        ),
+        (
+            f"{t} < {earliest}",
+            _err(name, "date_before_1900", f"{_lit(name + ' ')} || {show} || ' is before 1900'"),
+        ),
+    ]
+
+
+def _column_checks(ds: Dataset, col: Column, today: date, now: datetime) -> list[_Check]:
+    v = _v(col)
+    name = col.name
+    show = _q(_helper(ds, col, "show"))  # ws_show of the value: see errors_sql
+    checks: list[_Check] = []
     if col.required:
-        checks.append(
-            f"CASE WHEN {v} IS NULL THEN {_err(name, 'required', _lit(f'{name} is blank'))} END"
-        )
+        checks.append(_one(f"{v} IS NULL", _err(name, "required", _lit(f"{name} is blank"))))
     checks.append(
-        f"CASE WHEN length({v}) > {col.max_length} THEN "
-        + _err(
-            name,
-            "too_long",
-            f"{_lit(name + ' is ')} || length({v}) || "
-            f"{_lit(f' characters long; at most {col.max_length} allowed')}",
+        _one(
+            f"length({v}) > {col.max_length}",
+            _err(
+                name,
+                "too_long",
+                f"{_lit(name + ' is ')} || length({v}) || "
+                f"{_lit(f' characters long; at most {col.max_length} allowed')}",
+            ),
         )
-        + " END"
     )
     kind = col.type
-    if kind is ColumnType.date:
-        ok = (
-            f"(length({v}) = 10 AND {v}[5] = '-' AND {v}[8] = '-' "
-            f"AND TRY_CAST({v} AS DATE) IS NOT NULL)"
-        )
-        d = f"TRY_CAST({v} AS DATE)"
-        checks.append(
-            f"CASE WHEN {v} IS NULL THEN NULL WHEN NOT {ok} THEN "
-            + _err(
-                name, "not_a_date", f"{_lit(name + ' ')} || {show} || ' is not a date (YYYY-MM-DD)'"
-            )
-            + f" WHEN {d} > DATE {_lit(today.isoformat())} THEN "
-            + _err(name, "future_date", f"{_lit(name + ' ')} || {show} || ' is in the future'")
-            + f" WHEN {d} < DATE {_lit(_EARLIEST)} THEN "
-            + _err(name, "date_before_1900", f"{_lit(name + ' ')} || {show} || ' is before 1900'")
-            + " END"
-        )
-    elif kind is ColumnType.datetime:
-        ok = (
-            f"(regexp_full_match({v}, {_lit(_DATETIME_PATTERN)}) "
-            f"AND TRY_CAST({v} AS TIMESTAMPTZ) IS NOT NULL)"
-        )
-        t = f"TRY_CAST({v} AS TIMESTAMPTZ)"
-        checks.append(
-            f"CASE WHEN {v} IS NULL THEN NULL WHEN NOT {ok} THEN "
-            + _err(
-                name,
-                "not_a_datetime",
-                f"{_lit(name + ' ')} || {show} || "
-                "' is not an ISO 8601 date and time with a UTC offset (2024-07-01T13:05:00+01:00)'",
-            )
-            + f" WHEN {t} > TIMESTAMPTZ {_lit(now.isoformat())} THEN "
-            + _err(name, "future_date", f"{_lit(name + ' ')} || {show} || ' is in the future'")
-            + f" WHEN {t} < TIMESTAMPTZ {_lit(_EARLIEST + ' 00:00:00+00')} THEN "
-            + _err(name, "date_before_1900", f"{_lit(name + ' ')} || {show} || ' is before 1900'")
-            + " END"
-        )
+    if kind in (ColumnType.date, ColumnType.datetime):
+        checks.append(_Check(tuple(_when_checks(ds, col, today, now)), guard=f"{v} IS NULL"))
     elif kind is ColumnType.integer:
         checks.append(
-            f"CASE WHEN {v} IS NOT NULL AND NOT regexp_full_match({v}, '-?[0-9]{{1,18}}') THEN "
-            + _err(
-                name, "not_an_integer", f"{_lit(name + ' ')} || {show} || ' is not a whole number'"
+            _one(
+                f"{v} IS NOT NULL AND NOT regexp_full_match({v}, '-?[0-9]{{1,18}}')",
+                _err(
+                    name,
+                    "not_an_integer",
+                    f"{_lit(name + ' ')} || {show} || ' is not a whole number'",
+                ),
             )
-            + " END"
         )
     elif kind is ColumnType.decimal:
-        pattern = f"-?[0-9]{{1,15}}(\\.[0-9]{{1,{col.scale}}})?"
+        # Staged as DECIMAL(18, scale): more whole digits would overflow the cast and fail
+        # the whole file, so such a value is this row's fault and goes to quarantine.
+        whole = 18 - col.scale
+        pattern = f"-?[0-9]{{1,{whole}}}(\\.[0-9]{{1,{col.scale}}})?"
         checks.append(
-            f"CASE WHEN {v} IS NOT NULL AND NOT regexp_full_match({v}, {_lit(pattern)}) THEN "
-            + _err(
-                name,
-                "not_a_decimal",
-                f"{_lit(name + ' ')} || {show} || "
-                f"{_lit(f' is not a number with at most {col.scale} decimal places')}",
+            _one(
+                f"{v} IS NOT NULL AND NOT regexp_full_match({v}, {_lit(pattern)})",
+                _err(
+                    name,
+                    "not_a_decimal",
+                    f"{_lit(name + ' ')} || {show} || "
+                    f"{_lit(f' is not a number with at most {col.scale} decimal places')}"
+                    f" || {_lit(f' and {whole} whole digits')}",
+                ),
             )
-            + " END"
         )
         if col.minimum is not None:
             checks.append(
-                f"CASE WHEN TRY_CAST({v} AS DOUBLE) < {col.minimum} THEN "
-                + _err(
-                    name,
-                    "out_of_range",
-                    f"{_lit(name + ' ')} || {show} || {_lit(f' is below {col.minimum:g}')}",
+                _one(
+                    f"TRY_CAST({v} AS DOUBLE) < {col.minimum}",
+                    _err(
+                        name,
+                        "out_of_range",
+                        f"{_lit(name + ' ')} || {show} || {_lit(f' is below {col.minimum:g}')}",
+                    ),
                 )
-                + " END"
             )
     elif kind is ColumnType.boolean:
         checks.append(
-            f"CASE WHEN {v} IS NOT NULL AND {v} NOT IN ('Y', 'N') THEN "
-            + _err(name, "not_a_boolean", f"{_lit(name + ' ')} || {show} || ' is not Y or N'")
-            + " END"
+            _one(
+                f"{v} IS NOT NULL AND {v} NOT IN ('Y', 'N')",
+                _err(name, "not_a_boolean", f"{_lit(name + ' ')} || {show} || ' is not Y or N'"),
+            )
         )
     elif kind is ColumnType.nhs_number:
-        d = f"ws_nhs({_q(name)})"
+        digits, number = _q(_helper(ds, col, "d")), _q(_helper(ds, col, "n"))
+        format_error = _err(
+            name,
+            "nhs_number_format",
+            f"'NHS number ' || {show} || ' is not ten digits (spaces allowed, as 943 476 5919)'",
+        )
+        check_error = _err(
+            name,
+            "nhs_number_check_digit",
+            f"'NHS number ' || {show} || ' fails the modulus-11 check digit'",
+        )
+        # The second branch is reached only for ten digits, where TRY_CAST is CAST.
         checks.append(
-            f"CASE WHEN {v} IS NULL THEN NULL "
-            f"WHEN NOT regexp_full_match({d}, '[0-9]{{10}}') THEN "
-            + _err(
-                name,
-                "nhs_number_format",
-                f"'NHS number ' || {show} || "
-                "' is not ten digits (spaces allowed, as 943 476 5919)'",
+            _Check(
+                (
+                    (f"NOT regexp_full_match({digits}, '[0-9]{{10}}')", format_error),
+                    (f"ws_nhs_bad({number})", check_error),
+                ),
+                guard=f"{v} IS NULL",
             )
-            + f" WHEN ws_nhs_bad(CAST({d} AS UBIGINT)) THEN "
-            + _err(
-                name,
-                "nhs_number_check_digit",
-                f"'NHS number ' || {show} || ' fails the modulus-11 check digit'",
-            )
-            + " END"
         )
     elif kind is ColumnType.code:
         assert col.code_system is not None
@@ -296,48 +377,47 @@ def _column_checks(col: Column, today: date, now: datetime) -> list[str]:
             else f" is not a valid {label} ({shape})"
         )
         checks.append(
-            f"CASE WHEN {v} IS NOT NULL AND NOT regexp_full_match({v}, {_lit(pattern)}) THEN "
-            + _err(
-                name,
-                f"{col.code_system.value}_format",
-                f"{_lit(name + ' ')} || {show} || {_lit(what)}",
+            _one(
+                f"{v} IS NOT NULL AND NOT regexp_full_match({v}, {_lit(pattern)})",
+                _err(
+                    name,
+                    f"{col.code_system.value}_format",
+                    f"{_lit(name + ' ')} || {show} || {_lit(what)}",
+                ),
             )
-            + " END"
         )
     if col.allowed:
         allowed = ", ".join(_lit(a) for a in col.allowed)
         listed = ", ".join(col.allowed)
         checks.append(
-            f"CASE WHEN {v} IS NOT NULL AND {v} NOT IN ({allowed}) THEN "
-            + _err(
-                name,
-                "not_allowed",
-                f"{_lit(name + ' ')} || {show} || {_lit(f' is not one of: {listed}')}",
+            _one(
+                f"{v} IS NOT NULL AND {v} NOT IN ({allowed})",
+                _err(
+                    name,
+                    "not_allowed",
+                    f"{_lit(name + ' ')} || {show} || {_lit(f' is not one of: {listed}')}",
+                ),
             )
-            + " END"
         )
     if col.pattern:
         checks.append(
-            f"CASE WHEN {v} IS NOT NULL AND NOT regexp_full_match({v}, {_lit(col.pattern)}) THEN "
-            + _err(
-                name,
-                "bad_format",
-                f"{_lit(name + ' ')} || {show} || {_lit(' is not ' + col.pattern_hint)}",
+            _one(
+                f"{v} IS NOT NULL AND NOT regexp_full_match({v}, {_lit(col.pattern)})",
+                _err(
+                    name,
+                    "bad_format",
+                    f"{_lit(name + ' ')} || {show} || {_lit(' is not ' + col.pattern_hint)}",
+                ),
             )
-            + " END"
         )
     return checks
 
 
-def check_sql(ds: Dataset, source: str, today: date, now: datetime) -> str:
-    """SELECT over ``source`` adding ``errs``: the row's problems ('' when it is good).
-
-    ``source`` must have every column of ``ds`` (VARCHAR, NULL when absent) plus
-    ``line`` and any extra columns to keep with a quarantined row.
-    """
-    checks: list[str] = []
+def _checks(ds: Dataset, today: date, now: datetime) -> list[_Check]:
+    """Every check of ``ds`` in declaration order: columns, then the order rules."""
+    checks: list[_Check] = []
     for col in ds.columns:
-        checks.extend(_column_checks(col, today, now))
+        checks.extend(_column_checks(ds, col, today, now))
     for rule in ds.rules:
         later, earlier = ds.column(rule.later), ds.column(rule.earlier)
         message = (
@@ -345,20 +425,80 @@ def check_sql(ds: Dataset, source: str, today: date, now: datetime) -> str:
             f"{_lit(' is before ' + earlier.name + ' ')} || {_v(earlier)}"
         )
         checks.append(
-            f"CASE WHEN {_cast(later)} < {_cast(earlier)} THEN "
-            f"{_err(later.name, rule.name, message)} END"
+            _one(f"{_cast(ds, later)} < {_cast(ds, earlier)}", _err(later.name, rule.name, message))
         )
-    joined = ",\n  ".join(checks)
-    return f"SELECT *, concat_ws({_lit(ERROR_SEP)},\n  {joined}) AS errs FROM {source}"  # noqa: S608
+    return checks
 
 
-def _typed(col: Column) -> str:
+def snomed_check(col: Column, bad_codes: str) -> str:
+    """SQL: the error for a code listed in table ``bad_codes`` (column ``v``), else NULL.
+
+    The SNOMED CT Verhoeff check digit is worked out in Python over the distinct
+    well-formed codes only (see :func:`snomed_valid`); the caller lists the failing
+    ones in ``bad_codes`` and passes this to :func:`errors_sql`.
+    """
+    v = _v(col)
+    prefix = _lit(f"{col.name}{FIELD_SEP}snomed_check_digit{FIELD_SEP}{col.name} '")
+    error = f"{prefix} || {v} || ''' fails the SNOMED CT Verhoeff check digit'"
+    return _one(f"{v} IN (SELECT v FROM {bad_codes})", error).case()  # noqa: S608
+
+
+def check_sql(ds: Dataset, source: str, today: date, now: datetime) -> str:
+    """SELECT over ``source`` adding ``ws_bad``: whether the row breaks any rule.
+
+    ``source`` must have every column of ``ds`` (VARCHAR, NULL when absent) plus
+    ``line`` and any extra columns to keep with a quarantined row. Only a cheap boolean
+    is worked out for every row, with the helper columns ``ws_<i>_<what>`` it needs
+    (values as dates, NHS number digits), which :func:`errors_sql` and
+    :func:`typed_sql` use in turn: materialise this, then say what is wrong with the
+    failing rows alone. The SNOMED CT check digit is left to the caller
+    (:func:`snomed_check`).
+    """
+    fails = " OR\n  ".join(c.fails() for c in _checks(ds, today, now))
+    for helpers in (_helpers(ds), _number_helpers(ds)):
+        if helpers:
+            cols = "".join(f", {sql} AS {_q(name)}" for name, sql in helpers.items())
+            source = f"(SELECT *{cols} FROM {source})"  # noqa: S608
+    return f"SELECT *, coalesce(\n  {fails}, false) AS ws_bad FROM {source}"  # noqa: S608
+
+
+def errors_sql(
+    ds: Dataset,
+    table: str,
+    today: date,
+    now: datetime,
+    *,
+    extra: Sequence[str] = (),
+    where: str = "ws_bad",
+) -> str:
+    """SELECT the rows of checked ``table`` (see :func:`check_sql`) where ``where`` holds,
+    adding ``errs``: every problem.
+
+    ``errs`` is '' for a good row; otherwise its problems in declaration order, then
+    ``extra`` (SQL giving an error or NULL, as :func:`snomed_check` does), each problem
+    ``column``, ``rule`` and ``message`` joined by :data:`FIELD_SEP` and the problems
+    joined by :data:`ERROR_SEP`. Decode it with :func:`parse_problems`.
+    """
+    cases = ",\n  ".join([*(c.case() for c in _checks(ds, today, now)), *extra])
+    # Each value as messages show it, worked out once per row rather than in every message.
+    shows = "".join(f", ws_show({_v(c)}) AS {_q(_helper(ds, c, 'show'))}" for c in ds.columns)
+    hidden = ", ".join(_q(_helper(ds, c, "show")) for c in ds.columns)
+    return (
+        f"SELECT * EXCLUDE ({hidden}), concat_ws({_lit(ERROR_SEP)},\n  {cases}) AS errs "  # noqa: S608
+        f"FROM (SELECT *{shows} FROM {table} WHERE {where})"
+    )
+
+
+def _typed(ds: Dataset, col: Column) -> str:
     v = _v(col)
     kind = col.type
+    # Cast again rather than use the helper column: the helper's statistics would let
+    # DuckDB mark a column with no NULLs in this file as required in the Parquet schema.
     if kind is ColumnType.date:
         return f"CAST({v} AS DATE)"
     if kind is ColumnType.datetime:
         return f"CAST({v} AS TIMESTAMPTZ)"
+
     if kind is ColumnType.integer:
         return f"CAST({v} AS BIGINT)"
     if kind is ColumnType.decimal:
@@ -366,7 +506,7 @@ def _typed(col: Column) -> str:
     if kind is ColumnType.boolean:
         return f"({v} = 'Y')"
     if kind is ColumnType.nhs_number:
-        return f"NULLIF(ws_nhs({_q(col.name)}), '')"
+        return f"NULLIF({_q(_helper(ds, col, 'd'))}, '')"  # ws_nhs of the value
     if kind is ColumnType.code and col.multiple:
         return f"string_split({v}, '|')"
     return v
@@ -376,13 +516,14 @@ def typed_sql(
     ds: Dataset, table: str, org_code: str, source_file: str, run_id: int, fmt: str
 ) -> str:
     """SELECT the good rows of checked ``table`` as typed columns plus provenance."""
-    cols = [f"{_typed(c)} AS {_q(c.name)}" for c in ds.columns]
+    cols = [f"{_typed(ds, c)} AS {_q(c.name)}" for c in ds.columns]
     if ds.key_column:
         natural = f"{_lit(org_code + ':' + ds.name + ':')} || {_v(ds.column(ds.key_column))}"
     else:
         natural = "NULL"
-    content = ", ".join(f"coalesce({_q(c.name)}, '')" for c in ds.columns)
-    fallback = f"{_lit(org_code + ':' + ds.name + ':')} || md5(concat_ws('|', {content}))"
+    # concat skips NULLs: the same text as concat_ws('|', coalesce(c, ''), ...), cheaper.
+    content = ", '|', ".join(_q(c.name) for c in ds.columns)
+    fallback = f"{_lit(org_code + ':' + ds.name + ':')} || md5(concat({content}))"
     provenance = [
         f"{_lit(org_code)} AS org_code",
         f"{_lit(source_file)} AS source_file",
@@ -392,4 +533,4 @@ def typed_sql(
         f"{_lit(fmt)} AS source_format",
     ]
     body = ",\n  ".join(cols + provenance)
-    return f"SELECT\n  {body}\nFROM {table} WHERE errs = ''"
+    return f"SELECT\n  {body}\nFROM {table} WHERE NOT ws_bad"

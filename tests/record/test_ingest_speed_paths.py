@@ -1,0 +1,287 @@
+"""The fast ingest path gives exactly what the careful one gives.
+
+Ingest reads a CSV once without ``WITH ORDINALITY`` or a reject store (numbering rows by
+their row id), flags failing rows with a cheap boolean and writes messages for the
+failing rows alone, and trims only values that can change. These tests hold each of
+those shortcuts to the slow, obvious form.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.record.conftest import CORPUS, Ingest
+from wholesystem.record import files, ingest
+from wholesystem.record.engine import new_connection
+from wholesystem.record.models import QuarantineRow
+from wholesystem.record.schemas import DATASETS, ColumnType, Dataset
+from wholesystem.record.staging import part_path
+from wholesystem.record.validate import check_sql, errors_sql, normalised
+from wholesystem.store.db import make_engine, make_session_factory, upgrade
+from wholesystem.store.lake import Lake
+
+TODAY = date(2025, 6, 1)
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+# Values meant to break (or only just pass) some rule, in every column.
+PALETTE = [
+    None, "x", "  x  ", "2024-13-01", "2024-02-30", "1899-12-31", "1900-01-01", "2999-01-01",
+    "2024-1-1", "20240101", "2024-01-01", "2024-01-01T10:00:00Z", "2024-07-01T13:05:00+01:00",
+    "2024-07-01 13:05:00+0100", "2024-07-01T13:05:00", "2099-07-01T13:05:00Z",
+    "1850-07-01T13:05:00Z", "943 476 5919", "943-476-5919", "9434765919", "9434765918",
+    "0000000000", "12345", "abcdefghij", "94347659190", "+943476591", "1_00000000",
+    "0x12345678", "-5", "3.14159", "12.3", "1e5", "NaN", "Y", "N", "y", "M", "F", "X", "J44.1",
+    "J441", "I10", "i10", "H22.1", "I22.1", "A00|B01.2", "A00||B01", "|A00", "22298006",
+    "22298007", "022298006", "1234567890123456789", "73211009", "X" * 300, "ñandú", "a,b",
+    "-1", "0", "999999999999999999", "1.0", "100.005", "-0.01", "11", "2A", "98", "100",
+    "face_to_face", "physiotherapy", "active", "high", "R9A1",
+]  # fmt: skip
+CSV_DATASETS = [ds for ds in DATASETS.values() if ds.format == "csv"]
+
+
+def _valid(ds: Dataset) -> dict[str, str | None]:
+    """A row of ``ds`` that passes every rule (found, per column, from the palette)."""
+    con = new_connection()
+    try:
+        row: dict[str, str | None] = {c.name: None for c in ds.columns}
+        row["nhs_number"] = "9434765919"
+        for col in ds.columns:
+            if col.required and row[col.name] is None:
+                row[col.name] = col.allowed[0] if col.allowed else "2024-01-01"
+                if col.type is ColumnType.datetime:
+                    row[col.name] = "2024-01-01T10:00:00Z"
+                elif col.type is ColumnType.code:
+                    row[col.name] = {"snomed": "22298006"}.get(str(col.code_system), "J44.1")
+                elif col.type is ColumnType.string and not col.allowed:
+                    row[col.name] = "x"
+        assert _bad_and_errs(con, ds, [row]) == [(False, "")], (ds.name, row)
+        return row
+    finally:
+        con.close()
+
+
+def _bad_and_errs(
+    con: duckdb.DuckDBPyConnection, ds: Dataset, rows: list[dict[str, str | None]]
+) -> list[tuple[bool, str]]:
+    """Each row's ``ws_bad`` flag and its ``errs`` (worked out for every row)."""
+    names = [c.name for c in ds.columns]
+    columns = ", ".join(["line BIGINT", *(f'"{n}" VARCHAR' for n in names)])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE src ({columns})")
+    marks = ", ".join(["?"] * (len(names) + 1))
+    con.executemany(
+        f"INSERT INTO src VALUES ({marks})",  # noqa: S608
+        [[i + 2, *(row.get(n) for n in names)] for i, row in enumerate(rows)],
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE chk AS {check_sql(ds, 'src', TODAY, NOW)}")
+    every = errors_sql(ds, "chk", TODAY, NOW, where="true")
+    result = con.execute(f"SELECT ws_bad, errs FROM ({every}) ORDER BY line").fetchall()  # noqa: S608
+    return [(bool(bad), str(errs)) for bad, errs in result]
+
+
+@pytest.mark.parametrize("ds", CSV_DATASETS, ids=lambda d: d.name)
+def test_the_cheap_flag_agrees_with_the_messages(ds: Dataset) -> None:
+    """A row is flagged exactly when it has a message, for every column and nasty value."""
+    base = _valid(ds)
+    rows = [base | {col.name: value} for col in ds.columns for value in PALETTE]
+    for rule in ds.rules:  # both order rule values set, later before earlier and after
+        for later, earlier in [("2024-01-01", "2024-02-01"), ("2024-02-01", "2024-01-01")]:
+            if ds.column(rule.later).type is ColumnType.datetime:
+                later, earlier = f"{later}T10:00:00Z", f"{earlier}T10:00:00Z"
+            rows.append(base | {rule.later: later, rule.earlier: earlier})
+    con = new_connection()
+    try:
+        results = _bad_and_errs(con, ds, rows)
+    finally:
+        con.close()
+    mismatched = [
+        (row, bad, errs)
+        for row, (bad, errs) in zip(rows, results, strict=True)
+        if bad != bool(errs)
+    ]
+    assert not mismatched, mismatched[:3]
+    assert sum(bad for bad, _ in results) > len(ds.columns)  # the palette does break rules
+
+
+def test_duckdb_trims_exactly_the_spaces_we_look_for() -> None:
+    """The lazy trim relies on knowing every character DuckDB's trim strips."""
+    con = duckdb.connect()
+    try:
+        trimmed = con.execute(
+            "SELECT list(i ORDER BY i) FROM range(1, 1114112) t(i) "
+            "WHERE (i < 55296 OR i > 57343) AND trim(chr(i::INTEGER) || 'a') = 'a'"
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+    found = [i for i in trimmed if i != 0x20 and files._UNICODE_SPACES.search(chr(i).encode())]
+    assert trimmed == [0x20, *found]
+    assert len(found) == 16  # U+00A0, U+1680, U+2000-U+200A, U+202F, U+205F, U+3000
+
+
+def test_lazy_trim_equals_trim() -> None:
+    values = [None, "", " ", "  ", "x", " x", "x ", " x ", "a b", "\tx\t", "ñ ", " é", "x\n"]
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t (v VARCHAR)")
+        con.executemany("INSERT INTO t VALUES (?)", [(v,) for v in values])
+        got = con.execute(
+            f"SELECT {normalised('v')} IS NOT DISTINCT FROM "  # noqa: S608
+            f"{normalised('v', unicode_spaces=False)} FROM t"
+        ).fetchall()
+    finally:
+        con.close()
+    assert all(same for (same,) in got)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("plain ascii, with spaces ", False),
+        ("accents ñandú and curly quotes O\u2019Brien \u2013 dash", False),
+        ("a no-break\u00a0space", True),
+        ("an ideographic\u3000space", True),
+        ("a narrow\u202fno-break space", True),
+    ],
+)
+def test_unicode_spaces_are_found_even_across_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, found: bool
+) -> None:
+    path = tmp_path / "f.csv"
+    path.write_text("a\n" + "x" * 5 + text + "\n", encoding="utf-8")
+    assert files.read_facts(path).unicode_spaces is found
+    for chunk in range(1, 12):  # every seam position through the multi-byte characters
+        monkeypatch.setattr(files, "_CHUNK", chunk)
+        facts = files.read_facts(path)
+        assert (facts.unicode_spaces, facts.problem) == (found, None)
+
+
+def test_a_character_cut_by_an_ascii_chunk_is_still_bad_utf8(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"a,b\nx\xc3,plain ascii after\n")
+    monkeypatch.setattr(files, "_CHUNK", 6)  # the chunk after the lead byte is ASCII
+    problem = files.read_facts(path).problem
+    assert problem is not None
+    assert problem.startswith("not UTF-8: byte 0x")
+
+
+def _failing_fast_read(real: Callable[..., str]) -> Callable[..., str]:
+    def read(path: Path, names: Sequence[str], *, rejects: bool = True) -> str:
+        if not rejects:
+            return "read_csv('/no/such/file.csv')"
+        return real(path, names, rejects=rejects)
+
+    return read
+
+
+def _ingest_everything(tmp: Path, source: Path, path: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Ingest ``source`` the ``path`` way: small-file, big-file or slow (careful) read."""
+    tmp.mkdir()
+    with monkeypatch.context() as patch:
+        if path == "slow":
+            patch.setattr(ingest, "_read_csv_sql", _failing_fast_read(ingest._read_csv_sql))
+        elif path == "big":
+            patch.setattr(ingest, "_BIG_FILE", 0)
+        outcome = _ingest_into(tmp, source)
+    return outcome
+
+
+def _ingest_into(tmp: Path, source: Path) -> Any:
+    url = f"sqlite:///{tmp / 'db.sqlite'}"
+    upgrade(url)
+    engine = make_engine(url)
+    lake = Lake(tmp / "lake")
+    try:
+        factory = make_session_factory(engine)
+        summary = ingest.ingest_path(factory, lake, source, actor="t", today=TODAY)
+        with factory() as s:
+            quarantine = [
+                (q.line, q.column_name, q.rule, q.message, q.raw)
+                for q in s.scalars(select(QuarantineRow).order_by(QuarantineRow.id))
+            ]
+    finally:
+        engine.dispose()
+    outcomes = [
+        (o.path, o.status, o.reason, o.rows_read, o.rows_loaded, o.rows_quarantined)
+        for o in summary.outcomes
+    ]
+    # Names and types, not nullability: DuckDB marks a Parquet column required when its
+    # statistics show no nulls, and a parallel read may or may not carry those statistics.
+    parts = {
+        str(p.relative_to(lake.root)): (
+            [(f.name, str(f.type)) for f in pq.read_schema(p)],
+            pq.read_table(p).to_pylist(),
+        )
+        for p in sorted(lake.root.rglob("*.parquet"))
+        if not p.name.startswith("source_identity")
+    }
+    return outcomes, quarantine, parts
+
+
+def test_fast_read_equals_the_slow_careful_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every corpus CSV, plus one with every palette value, loads identically every way."""
+    source = tmp_path / "in"
+    for path in CORPUS.rglob("*.csv"):
+        target = source / path.relative_to(CORPUS)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    apc = DATASETS["apc"]
+    base = _valid(apc)
+    nasty = source / "R9B" / "apc" / "nasty.csv"
+    nasty.parent.mkdir(parents=True)
+    with open(nasty, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh, lineterminator="\n")
+        out.writerow([c.name for c in apc.columns])
+        for col in apc.columns:
+            for value in [*PALETTE, " 9434765919\u00a0", "\u3000"]:
+                row = base | {col.name: value}
+                out.writerow(["" if row[c.name] is None else row[c.name] for c in apc.columns])
+    slow = _ingest_everything(tmp_path / "slow", source, "slow", monkeypatch)
+    assert slow[1]
+    assert slow[2]
+    for path in ("small", "big"):
+        assert _ingest_everything(tmp_path / path, source, path, monkeypatch) == slow, path
+
+
+def test_row_ids_number_a_big_file_read_by_several_threads(
+    tmp_path: Path, ingest: Ingest, factory: sessionmaker[Session], lake: Lake
+) -> None:
+    """A file big enough for DuckDB to split between threads keeps every line number."""
+    path = tmp_path / "in" / "R9C" / "csds" / "big.csv"
+    path.parent.mkdir(parents=True)
+    rows = 400_000
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("nhs_number,local_patient_id,contact_date,team_type,contact_type,note\n")
+        for line in range(2, rows + 2):
+            nhs = "9434765918" if line % 9973 == 0 else "9434765919"  # some fail the check
+            fh.write(f"{nhs},L{line},2024-01-01,podiatry,telephone,{'x' * (line % 40)}\n")
+    [outcome] = ingest(tmp_path / "in").outcomes
+    assert (outcome.status, outcome.rows_read) == ("loaded", rows)
+    part = part_path(lake, "csds", "R9C", "big.csv")
+    con = duckdb.connect()
+    try:
+        wrong = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE 'L' || source_line <> local_patient_id) "
+            "FROM read_parquet(?)",
+            [str(part)],
+        ).fetchall()
+    finally:
+        con.close()
+    failing = [line for line in range(2, rows + 2) if line % 9973 == 0]
+    assert wrong == [(rows - len(failing), 0)]
+    with factory() as s:
+        bad = s.scalars(select(QuarantineRow).order_by(QuarantineRow.id)).all()
+    assert [q.line for q in bad] == failing
+    assert all(q.raw["local_patient_id"] == f"L{q.line}" for q in bad)
