@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -351,7 +353,8 @@ def test_break_glass_opens_the_record_until_it_expires(
     page = client.get(f"/records/{CAT}")
     assert page.status_code == 200
     assert 'data-testid="break-glass-banner"' in page.text
-    expires = clock.now.strftime("%-d %b %Y")
+    ends = clock.now + timedelta(minutes=view_settings.break_glass_minutes)
+    expires = ends.astimezone(ZoneInfo("Europe/London")).strftime("%-d %b %Y at %H:%M")
     assert expires in page.text.split('data-testid="break-glass-banner"')[1][:400]
     (start,) = audit_rows("break_glass.start")
     assert start.object_id == CAT

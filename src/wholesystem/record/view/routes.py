@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -97,6 +98,8 @@ Carer = Annotated[CurrentUser, Depends(require(Permission.view_identifiable_reco
 Analyst = Annotated[CurrentUser, Depends(require(Permission.view_pseudonymised_data))]
 
 router = APIRouter()
+# Times shown to people are UK local time (GMT or BST), as clinical systems show them.
+UK_TIME = ZoneInfo("Europe/London")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -413,7 +416,8 @@ def record_page(
         basis_label=decision.basis.label if decision.basis else "",
         break_glass=decision.basis is Basis.break_glass,
         break_glass_expires=(
-            decision.break_glass_expires_at.strftime("%-d %b %Y at %H:%M UTC")
+            decision.break_glass_expires_at.astimezone(UK_TIME).strftime("%-d %b %Y at %H:%M")
+            + " UK time"
             if decision.break_glass_expires_at
             else ""
         ),
