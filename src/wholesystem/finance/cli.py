@@ -13,6 +13,7 @@ import csv
 import io
 import os
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -46,7 +47,7 @@ _MAX_ERRORS_SHOWN = 50
 
 app = typer.Typer(
     name="finance",
-    help="Open-book finance: contracts and risk-share settlement.",
+    help="Open-book finance: the ledger, position, transfers, contracts and settlement.",
     no_args_is_help=True,
 )
 
@@ -196,6 +197,282 @@ def settle_command(
     _print(settlement, Console())
     if out is not None:
         typer.echo(f"Settlement written to {out}.")
+
+
+# ------------------------------------------------------------------ the open-book ledger
+
+
+def _actor() -> str:
+    import getpass
+
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = "system"
+    return f"cli:{name}"[:64]
+
+
+def _database_url() -> str:
+    from wholesystem.config import ConfigError, get_settings
+
+    try:
+        return get_settings().resolved_database_url
+    except ConfigError as exc:
+        raise _fail([str(exc)]) from None
+
+
+def _inputs(contracts_toml: Path | None, actuals_csv: Path | None) -> tuple[ContractSet, Actuals]:
+    from wholesystem.finance.whatif import DEMO_ACTUALS, DEMO_CONTRACTS
+
+    errors: list[str] = []
+    contracts: ContractSet | None = None
+    actuals: Actuals | None = None
+    try:
+        contracts = load_contracts(contracts_toml or DEMO_CONTRACTS)
+    except ContractsError as exc:
+        errors.extend(f"{exc.source}: {issue}" for issue in exc.issues)
+    try:
+        actuals = read_actuals(actuals_csv or DEMO_ACTUALS)
+    except ActualsError as exc:
+        errors.extend(f"{exc.source}: {issue}" for issue in exc.issues)
+    if contracts is None or actuals is None:
+        raise _fail(errors)
+    return contracts, actuals
+
+
+@app.command("load-returns")
+def load_returns_command(
+    returns_csv: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FINANCE.csv",
+            help="org_code,month,category,plan,actual,forecast rows (docs/finance.md).",
+            show_default=False,
+        ),
+    ],
+    backfill: Annotated[
+        bool,
+        typer.Option(
+            "--backfill/--received-now",
+            help="Count each new version as received on its due date (history) or today.",
+        ),
+    ] = True,
+) -> None:
+    """Load a finance returns file as versioned submissions (all or nothing)."""
+    from wholesystem.finance.ledger import SubmissionError
+    from wholesystem.finance.services import load_returns_file
+    from wholesystem.store.db import open_database, upgrade
+
+    url = _database_url()
+    upgrade(url)
+    try:
+        with open_database(url) as factory:
+            result = load_returns_file(factory, returns_csv, actor=_actor(), backfill=backfill)
+    except SubmissionError as exc:
+        raise _fail([f"{returns_csv.name}: {error}" for error in exc.errors]) from None
+    except OSError as exc:
+        raise _fail([f"{returns_csv}: cannot read: {exc}"]) from None
+    typer.echo(f"{returns_csv.name}: {result.report()}.")
+
+
+def _month_option(value: str | None) -> date | None:
+    from wholesystem.finance.ledger import parse_month
+
+    if value is None:
+        return None
+    month = parse_month(value)
+    if month is None:
+        raise _fail([f"--as-at: {value!r} is not a month (YYYY-MM)"])
+    return month
+
+
+@app.command("position")
+def position_command(
+    as_at: Annotated[
+        str | None,
+        typer.Option("--as-at", metavar="YYYY-MM", help="The month (default: the latest)."),
+    ] = None,
+) -> None:
+    """Print each partner's and the system's position and the variance bridge."""
+    from wholesystem.finance.position import variance_bridge
+    from wholesystem.finance.services import (
+        control_totals,
+        current_returns,
+        finance_partners,
+        load_position,
+    )
+    from wholesystem.store.db import open_database, session_scope
+
+    month = _month_option(as_at)
+    with open_database(_database_url()) as factory, session_scope(factory) as session:
+        position = load_position(session, as_at=month)
+        if position is None:
+            raise _fail(["no finance returns have been loaded"])
+        partners = [p.code for p in finance_partners(session)]
+        bridge = variance_bridge(
+            current_returns(session),
+            position.as_at,
+            partners,
+            control_totals(session, position.financial_year),
+        )
+    from wholesystem.finance.ledger import fy_label, month_label
+
+    console = Console()
+    table = Table(
+        title=f"Position {fy_label(position.financial_year)} as at {month_label(position.as_at)}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in ("Partner", "YTD plan", "YTD actual", "Forecast", "Control total", "Variance"):
+        table.add_column(column, justify="left" if column == "Partner" else "right")
+    for p in position.partners:
+        table.add_row(
+            p.org_code,
+            format_money(p.ytd_plan),
+            format_money(p.ytd_actual),
+            format_money(p.forecast),
+            format_money(p.control_total),
+            format_money(p.variance),
+        )
+    table.add_row(
+        "System",
+        format_money(position.ytd_plan),
+        format_money(position.ytd_actual),
+        format_money(position.forecast),
+        format_money(position.control_total),
+        format_money(position.variance),
+        style="bold",
+    )
+    console.print(table)
+    console.print(
+        f"Variance moved {format_money(bridge.change)} since "
+        f"{month_label(bridge.previous) if bridge.previous else 'the start of the year'}:",
+        highlight=False,
+    )
+    for item in bridge.items[:10]:
+        console.print(
+            f"  {item.org_code} {item.account}: {format_money(item.change)}", highlight=False
+        )
+
+
+@app.command("what-if")
+def what_if_command(
+    contracts_toml: Annotated[
+        Path | None,
+        typer.Option("--contracts", metavar="CONTRACTS.toml", help="Default: the demo file."),
+    ] = None,
+    actuals_csv: Annotated[
+        Path | None,
+        typer.Option("--actuals", metavar="ACTUALS.csv", help="Default: the demo file."),
+    ] = None,
+    activity: Annotated[str, typer.Option(help="Change in activity, %.")] = "0",
+    price: Annotated[str, typer.Option(help="Change in unit prices, %.")] = "0",
+    savings: Annotated[
+        str | None, typer.Option(help="Share of planned efficiency savings delivered, %.")
+    ] = None,
+    term: Annotated[
+        list[str] | None,
+        typer.Option(help="A contract term: CONTRACT:COMPONENT:field=value (repeatable)."),
+    ] = None,
+) -> None:
+    """Each partner's settlement and forecast outturn before and after a change (no writes)."""
+    from decimal import Decimal, InvalidOperation
+
+    from wholesystem.finance.position import SystemPosition
+    from wholesystem.finance.services import load_position
+    from wholesystem.finance.whatif import WhatIfError, run_what_if, scenario_from
+    from wholesystem.store.db import open_database, session_scope
+
+    def number(name: str, text: str) -> Decimal:
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise _fail([f"--{name}: {text!r} is not a number"]) from None
+        if not value.is_finite():
+            raise _fail([f"--{name}: {text!r} is not a number"])
+        return value
+
+    contracts, actuals = _inputs(contracts_toml, actuals_csv)
+    with open_database(_database_url()) as factory, session_scope(factory) as session:
+        position = load_position(session)
+    if position is None:
+        from wholesystem.finance.ledger import financial_year
+        from wholesystem.store.db import utcnow
+
+        today = utcnow().date().replace(day=1)
+        position = SystemPosition(financial_year(today), today, ())
+    try:
+        scenario = scenario_from(
+            number("activity", activity),
+            number("price", price),
+            None if savings is None else number("savings", savings),
+            term or (),
+        )
+        result = run_what_if(position, contracts, actuals, scenario)
+    except (WhatIfError, SettlementError) as exc:
+        raise _fail([str(exc)]) from None
+    table = Table(title="What-if", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in (
+        "Partner",
+        "Settlement now",
+        "Settlement after",
+        "Savings effect",
+        "Forecast now",
+        "Forecast after",
+    ):
+        table.add_column(column, justify="left" if column == "Partner" else "right")
+    for row in (*result.rows, result.system):
+        table.add_row(
+            "System" if row is result.system else row.org_code,
+            format_money(row.settlement_before),
+            format_money(row.settlement_after),
+            format_money(row.savings_effect),
+            format_money(row.forecast_before),
+            format_money(row.forecast_after),
+            style="bold" if row is result.system else None,
+        )
+    Console().print(table)
+
+
+@app.command("propose-settlement")
+def propose_settlement_command(
+    contracts_toml: Annotated[Path, typer.Argument(metavar="CONTRACTS.toml", show_default=False)],
+    actuals_csv: Annotated[Path, typer.Argument(metavar="ACTUALS.csv", show_default=False)],
+    year: Annotated[int, typer.Option(help="Financial year it settles (2024 is 2024/25).")],
+    title: Annotated[str, typer.Option(help="A title for the transfer set.")] = (
+        "Risk-share settlement"
+    ),
+    pool_host: Annotated[
+        str | None,
+        typer.Option("--pool-host", help="The organisation that holds pooled budgets."),
+    ] = None,
+) -> None:
+    """Propose a settlement's net amounts as a transfer set, awaiting approval."""
+    from wholesystem.finance.services import propose_settlement
+    from wholesystem.finance.transfers import TransferError
+    from wholesystem.store.db import open_database, session_scope, upgrade
+
+    contracts, actuals = _inputs(contracts_toml, actuals_csv)
+    url = _database_url()
+    upgrade(url)
+    try:
+        with open_database(url) as factory, session_scope(factory) as session:
+            set_id, left_out = propose_settlement(
+                session,
+                contracts,
+                actuals,
+                actor=_actor(),
+                year=year,
+                title=title,
+                pool_host=pool_host,
+            )
+    except SettlementError as exc:
+        raise _fail(list(exc.issues)) from None
+    except TransferError as exc:
+        raise _fail(list(exc.issues)) from None
+    for note in left_out:
+        typer.echo(f"left out: {note}")
+    typer.echo(f"Transfer set {set_id} proposed; it needs approval by someone else.")
 
 
 def register(parent: typer.Typer) -> None:
