@@ -89,6 +89,7 @@ def _register_capabilities() -> None:
     from wholesystem.access.cli import register as register_access
     from wholesystem.finance.cli import register as register_finance
     from wholesystem.footprint.cli import register as register_footprint
+    from wholesystem.governance.cli import register as register_governance
     from wholesystem.metrics.cli import register as register_metrics
     from wholesystem.record.cli import register as register_record
     from wholesystem.record.linkage.cli import register as register_linkage
@@ -103,6 +104,7 @@ def _register_capabilities() -> None:
     register_linkage(app)
     register_linked(app)
     register_finance(app)
+    register_governance(app)
 
 
 _register_capabilities()

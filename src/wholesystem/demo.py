@@ -52,8 +52,10 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
     if settings.mode is Mode.production:
         raise ValueError("the demo is only built in demo or test mode (WHOLESYSTEM_MODE)")
     from wholesystem.access.demo import create_demo_users
+    from wholesystem.finance.services import load_returns_file as load_finance_returns
     from wholesystem.footprint.pipeline import load_footprint_file
     from wholesystem.footprint.queries import organisation_codes_by_type
+    from wholesystem.governance.demo import load_demo_governance
     from wholesystem.metrics.pipeline import load_returns_step, publish
     from wholesystem.metrics.snapshots import current_snapshot
     from wholesystem.record.ingest import ingest_path
@@ -80,6 +82,7 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
         build_person_index(factory, lake, actor="demo")
         build_linked_tables(factory, lake, "demo")
         load_returns_step(factory, lake, out_dir / "returns", actor="demo")
+        load_finance_returns(factory, out_dir / "returns" / "finance.csv", actor="demo")
         with session_scope(factory) as session:
             published = current_snapshot(session)
         # A rebuilt ICS gets a fresh snapshot; a reused one keeps its current snapshot, so
@@ -90,6 +93,8 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
             logins = create_demo_users(
                 session, organisation_codes_by_type(session), mode=settings.mode
             )
+        with session_scope(factory) as session:
+            load_demo_governance(session)
     return DemoResult(
         data_dir=settings.data_dir.resolve(),
         synth_reused=reused,

@@ -27,6 +27,7 @@ USERS = {
     "carer": ("care_team_member", "A00001"),
     "analyst": ("analyst", "QXX"),
     "cllr": ("councillor", "E06000901"),
+    "fin": ("finance_lead", "RA1"),
 }
 
 

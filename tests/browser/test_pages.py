@@ -62,6 +62,17 @@ PAGES = [
     ("/records?nhs_number=9434765919", "carer"),
     ("/records/WP0000000001", "carer"),  # the joined-up record (tests/record/view lake)
     ("/records/WP0000000003", "carer"),  # no relationship: the 404
+    ("/governance", "carer"),
+    ("/governance/decisions?kind=policy", "carer"),
+    ("/governance/interests", "carer"),
+    ("/public/governance/decisions", None),
+    ("/public/governance/interests", None),
+    ("/public/governance/forward-plan", None),
+    ("/public/finance", None),
+    ("/finance", "fin"),
+    ("/finance/submit", "fin"),
+    ("/finance/transfers", "fin"),
+    ("/finance/what-if", "fin"),
 ]
 
 

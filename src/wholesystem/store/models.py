@@ -19,6 +19,8 @@ MODEL_MODULES = (
     "wholesystem.access.models",
     "wholesystem.record.models",
     "wholesystem.metrics.models",
+    "wholesystem.finance.models",
+    "wholesystem.governance.models",
 )
 
 

@@ -30,8 +30,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: the environment's)."""
     from wholesystem.access import web as access_web
     from wholesystem.access.routes import router as access_router
+    from wholesystem.finance.routes import public_router as finance_public_router
+    from wholesystem.finance.routes import router as finance_router
     from wholesystem.footprint.routes import api_router as footprint_api
     from wholesystem.footprint.routes import router as footprint_router
+    from wholesystem.governance.routes import public_router as governance_public_router
+    from wholesystem.governance.routes import router as governance_router
     from wholesystem.metrics.public import router as metrics_public_router
     from wholesystem.metrics.routes import router as metrics_router
     from wholesystem.record.linkage.routes import router as linkage_router
@@ -77,6 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(metrics_public_router)
     app.include_router(linkage_router)
+    app.include_router(governance_router)
+    app.include_router(governance_public_router)
+    app.include_router(finance_router)
+    app.include_router(finance_public_router)
     return app
 
 

@@ -20,6 +20,8 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Dashboard", "/dashboard", Permission.view_dashboard),
     NavItem("Find a record", "/records", Permission.view_identifiable_records),
     NavItem("Footprint", "/footprint", Permission.view_footprint),
+    NavItem("Governance", "/governance", Permission.view_dashboard),
+    NavItem("Finance", "/finance", Permission.view_all_finance),
     NavItem("Data quality", "/data-quality", Permission.view_data_quality),
     NavItem("Linkage", "/linkage", Permission.view_data_quality),
     NavItem("Users", "/admin/users", Permission.manage_users),

@@ -26,6 +26,8 @@ CAPABILITY_TEMPLATE_DIRS = {
     "recordview": _SRC / "record" / "view" / "templates",
     "metrics": _SRC / "metrics" / "templates",
     "linkage": _SRC / "record" / "linkage" / "templates",
+    "governance": _SRC / "governance" / "templates",
+    "finance": _SRC / "finance" / "templates",
 }
 
 
