@@ -1,0 +1,142 @@
+"""Benchmark ``stratify`` against a bare DuckDB scan of the event table, in the same run.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_stratify.py                  # 100,000 people
+    .venv/bin/python benchmarks/bench_stratify.py --people 20000
+    .venv/bin/python benchmarks/bench_stratify.py --keep /tmp/strat100k   # keep and reuse
+
+Generates a synthetic ICS, ingests it, builds the person index and the linked lake, loads
+the footprint (all untimed), then times in this one process:
+
+* **reference**: a bare DuckDB per-person aggregation of the whole ``event`` table (count
+  and last date by person): the least any per-person feature build must read;
+* **features**: :func:`wholesystem.population.features.build_features` at the data end;
+* **train**: ``stratify(retrain=True)``: features at two dates, training, calibration,
+  validation, subgroups, baseline, registry, scoring, explanations, the lake write;
+* **score**: ``stratify()`` with the active model: features, scoring, explanations,
+  tiers, segments and the lake write (what a nightly run does).
+
+Prints the times, each as a ratio to the reference, and the validation figures beside the
+synthetic truth (true-probability AUROC on the same people) and the PARR-style baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from wholesystem.footprint.pipeline import load_footprint_file
+from wholesystem.population import features as feat
+from wholesystem.population.pipeline import stratify
+from wholesystem.record.ingest import ingest_path
+from wholesystem.record.linkage.pipeline import build_person_index
+from wholesystem.record.linked import build_linked_tables
+from wholesystem.store.db import make_engine, make_session_factory, upgrade
+from wholesystem.store.lake import Lake
+from wholesystem.synth import SynthConfig, generate
+
+
+def _f(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{x:.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--keep", type=Path, default=None, help="work folder to keep/reuse")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="bench-stratify-"))
+    root.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{root / 'bench.db'}"
+    lake = Lake(root / "lake")
+    try:
+        if not lake.exists("event"):
+            t = time.perf_counter()
+            generate(SynthConfig(people=args.people, seed=args.seed), root / "ics", progress=False)
+            upgrade(url)
+            factory = make_session_factory(make_engine(url))
+            load_footprint_file(factory, root / "ics" / "footprint.json")
+            ingest_path(factory, lake, root / "ics" / "extracts", actor="bench")
+            build_person_index(factory, lake, actor="bench")
+            build_linked_tables(factory, lake, "bench")
+            print(f"setup (synth, ingest, link; untimed): {time.perf_counter() - t:.1f} s")
+        factory = make_session_factory(make_engine(url))
+        events = lake.row_count("event")
+        people = lake.row_count("person")
+
+        con = duckdb.connect()
+        path = str(lake.path("event")).replace("'", "''")
+        t = time.perf_counter()
+        con.execute(
+            "SELECT count(*) FROM (SELECT person_id, count(*), max(start_date) "  # noqa: S608
+            f"FROM read_parquet('{path}') GROUP BY person_id)"
+        ).fetchall()
+        reference = time.perf_counter() - t
+        con.close()
+
+        with lake.connect() as c:
+            feat.prepare(c)
+            [(end,)] = c.execute("SELECT max(start_date) FROM event").fetchall()
+            t = time.perf_counter()
+            table = feat.build_features(c, end)
+            features_s = time.perf_counter() - t
+
+        t = time.perf_counter()
+        trained = stratify(
+            factory,
+            lake,
+            actor="bench",
+            retrain=True,
+            evaluate=True,
+            model_dir=root / "models",
+            truth_dir=root / "ics" / "truth",
+        )
+        train_s = time.perf_counter() - t
+        t = time.perf_counter()
+        scored = stratify(factory, lake, actor="bench", model_dir=root / "models")
+        score_s = time.perf_counter() - t
+
+        print(f"people in lake {people:,}; events {events:,}; scored {scored.people:,}")
+        print(f"reference (bare DuckDB per-person scan of event): {reference:.2f} s")
+        for name, secs in (
+            ("features", features_s),
+            ("train + score", train_s),
+            ("score (active model)", score_s),
+        ):
+            print(f"{name:<22} {secs:7.2f} s   ratio {secs / reference:6.1f}x")
+        print(f"feature rows {table.num_rows:,} x {table.num_columns} columns")
+        m = trained.model
+        print(
+            f"validation ({m.n_validate:,} people, {m.metrics.events:,} admitted): "
+            f"AUROC {_f(m.metrics.auroc)} AUPRC {_f(m.metrics.auprc)} "
+            f"slope {_f(m.metrics.calibration_slope)} "
+            f"intercept {_f(m.metrics.calibration_intercept)} Brier {_f(m.metrics.brier)}"
+        )
+        if m.baseline is not None:
+            print(
+                f"PARR-style baseline AUROC {_f(m.baseline.auroc)} "
+                f"(model - baseline {m.metrics.auroc - m.baseline.auroc:+.3f})"
+            )
+        if trained.truth is not None:
+            tr = trained.truth
+            print(
+                f"synthetic truth on {tr.n:,} people: true AUROC {_f(tr.truth_auroc)}, "
+                f"model {_f(tr.model_auroc)}, ratio {_f(tr.ratio)}"
+            )
+        print("tiers", trained.tier_counts)
+        print("segments", trained.segment_counts)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

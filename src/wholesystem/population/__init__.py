@@ -1,0 +1,3 @@
+"""Population health: features, published indices, the risk model, tiers and segments."""
+
+__all__: list[str] = []
