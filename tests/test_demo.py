@@ -124,5 +124,13 @@ def _dashboard_shows_the_published_snapshot(
         assert page.status_code == 200
         assert "A&amp;E 4-hour performance" in page.text
         assert client.get("/dashboard/metrics/ae_4hr").status_code == 200
+        population = client.get("/population")
+        assert population.status_code == 200
+        assert "Risk pyramid" in population.text
+        assert client.get("/population/cohorts?tier=top_0_5").status_code == 200
+    with _signed_in(settings, logins, "gp") as client:
+        finding = client.get("/population/case-finding")
+        assert finding.status_code == 200
+        assert 'data-testid="empty-state"' not in finding.text
     public = TestClient(create_app(settings), base_url="https://testserver")
     assert public.get("/public/dashboard").status_code == 200

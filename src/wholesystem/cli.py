@@ -91,6 +91,7 @@ def _register_capabilities() -> None:
     from wholesystem.footprint.cli import register as register_footprint
     from wholesystem.governance.cli import register as register_governance
     from wholesystem.metrics.cli import register as register_metrics
+    from wholesystem.population.cli import register as register_population
     from wholesystem.record.cli import register as register_record
     from wholesystem.record.linkage.cli import register as register_linkage
     from wholesystem.record.linked_cli import register as register_linked
@@ -105,6 +106,7 @@ def _register_capabilities() -> None:
     register_linked(app)
     register_finance(app)
     register_governance(app)
+    register_population(app)
 
 
 _register_capabilities()

@@ -58,6 +58,7 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
     from wholesystem.governance.demo import load_demo_governance
     from wholesystem.metrics.pipeline import load_returns_step, publish
     from wholesystem.metrics.snapshots import current_snapshot
+    from wholesystem.population.pipeline import stratify
     from wholesystem.record.ingest import ingest_path
     from wholesystem.record.linkage.pipeline import build_person_index
     from wholesystem.record.linked import build_linked_tables
@@ -81,6 +82,7 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
         ingest_path(factory, lake, out_dir / "extracts", actor="demo")
         build_person_index(factory, lake, actor="demo")
         build_linked_tables(factory, lake, "demo")
+        stratify(factory, lake, actor="demo", model_dir=settings.data_dir / "models")
         load_returns_step(factory, lake, out_dir / "returns", actor="demo")
         load_finance_returns(factory, out_dir / "returns" / "finance.csv", actor="demo")
         with session_scope(factory) as session:

@@ -62,6 +62,10 @@ PAGES = [
     ("/records?nhs_number=9434765919", "carer"),
     ("/records/WP0000000001", "carer"),  # the joined-up record (tests/record/view lake)
     ("/records/WP0000000003", "carer"),  # no relationship: the 404
+    ("/population", "cllr"),  # no stratification in the live lake: the empty state
+    ("/population/cohorts", "analyst"),
+    ("/population/case-finding", "carer"),
+    ("/population/models", "analyst"),
     ("/governance", "carer"),
     ("/governance/decisions?kind=policy", "carer"),
     ("/governance/interests", "carer"),

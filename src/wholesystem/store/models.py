@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "wholesystem.metrics.models",
     "wholesystem.finance.models",
     "wholesystem.governance.models",
+    "wholesystem.population.models",
 )
 
 

@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from wholesystem.governance.routes import router as governance_router
     from wholesystem.metrics.public import router as metrics_public_router
     from wholesystem.metrics.routes import router as metrics_router
+    from wholesystem.population.routes import router as population_router
     from wholesystem.record.linkage.routes import router as linkage_router
     from wholesystem.record.routes import router as record_router
     from wholesystem.record.view.routes import router as record_view_router
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(linkage_router)
     app.include_router(governance_router)
     app.include_router(governance_public_router)
+    app.include_router(population_router)
     app.include_router(finance_router)
     app.include_router(finance_public_router)
     return app

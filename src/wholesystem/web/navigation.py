@@ -19,6 +19,7 @@ class NavItem:
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Dashboard", "/dashboard", Permission.view_dashboard),
     NavItem("Find a record", "/records", Permission.view_identifiable_records),
+    NavItem("Population health", "/population", Permission.view_dashboard),
     NavItem("Footprint", "/footprint", Permission.view_footprint),
     NavItem("Governance", "/governance", Permission.view_dashboard),
     NavItem("Finance", "/finance", Permission.view_all_finance),

@@ -28,6 +28,7 @@ CAPABILITY_TEMPLATE_DIRS = {
     "linkage": _SRC / "record" / "linkage" / "templates",
     "governance": _SRC / "governance" / "templates",
     "finance": _SRC / "finance" / "templates",
+    "population": _SRC / "population" / "templates",
 }
 
 
