@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from sqlalchemy import select
 from tests.record.linkage.test_report import N3, N4, write_lake
 from tests.web.conftest import PASSWORD, app_settings, csrf_from  # noqa: F401 (fixture)
 from wholesystem.access.models import AuditEvent
+from wholesystem.access.pseudonyms import pseudonym_key
 from wholesystem.config import Settings
+from wholesystem.record.linkage.masking import Mask
 from wholesystem.record.linkage.pipeline import PERSON_INDEX_STEP
 from wholesystem.record.linkage.routes import PAGE_SIZE
 from wholesystem.store.db import make_engine, make_session_factory, session_scope
@@ -140,37 +143,61 @@ def test_filters_live_in_the_url(sign_in: Callable[[str], TestClient]) -> None:
     assert "is not a dataset" in bad.text
 
 
+def masked(settings: Settings) -> Mask:
+    return Mask(pseudonym_key(settings))
+
+
+# Every record id, local patient id and person id of the hand-built lake: none of them may
+# reach an analyst (a record id carries the partner's local patient id).
+RECORD_IDS = tuple(f"r{n:02d}" for n in range(1, 13))
+LOCAL_IDS = ("g1", "t1", "t2", "e1", "g2", "g3", "e2", "g4", "t3", "g5", "e3", "e4")
+PERSON_IDS = tuple(f"WP{n:010d}" for n in range(1, 10))
+_IDS = re.compile(r"\b(?:r\d\d|[gte]\d|WP\d{10})\b")
+
+
+def leaked_ids(text: str) -> set[str]:
+    """Ids of the lake found in a response (the page's <main>, or all of a CSV)."""
+    body = text.split("<main", 1)[1] if "<main" in text else text
+    return {m for m in _IDS.findall(body) if m in RECORD_IDS + LOCAL_IDS + PERSON_IDS}
+
+
 def test_analysts_see_lists_without_identity_values(
     sign_in: Callable[[str], TestClient], linked: Settings
 ) -> None:
+    mask = masked(linked)
     client = sign_in("ana")
     shared = client.get("/linkage/shared-nhs-numbers")
     assert shared.status_code == 200
     html = shared.text
-    assert "WP0000000005" in html
-    assert "WP0000000006" in html
-    assert "r08" in html  # record ids are shown
+    # persons as the pseudonymised record view knows them, records under their own pseudonyms
+    assert mask.person("WP0000000005") in html
+    assert mask.person("WP0000000006") in html
+    assert mask.record("r08") in html
+    assert mask.record("r08") != mask.person("r08")
     assert "(withheld)" in html
     assert 'data-testid="withheld-note"' in html
     assert N3 not in html
     assert N4 not in html
     for name in NAMES:
         assert name not in html
-    assert "/linkage/pairs?a=r08&amp;b=r09" in html
+    assert f"/linkage/pairs?a={mask.record('r08')}&amp;b={mask.record('r09')}" in html
     dupes = client.get("/linkage/duplicates").text
-    assert "WP0000000003" in dupes
+    assert mask.person("WP0000000003") in dupes
     assert "Cal" not in dupes
-    assert "g2" not in dupes.split("<main")[1]
     csv = client.get("/linkage/shared-nhs-numbers.csv").text
-    assert "r08" in csv
+    assert mask.record("r08") in csv
     assert N3 not in csv
     assert "(withheld)" in csv
     for name in NAMES:
         assert name not in csv
     dcsv = client.get("/linkage/duplicates.csv").text.splitlines()
-    assert dcsv[1].startswith("GP1,WP0000000003,2,r05,gp_patients,(withheld),(withheld)")
-    pair = client.get("/linkage/pairs", params={"a": "r08", "b": "r09"}).text
-    assert "Two persons: WP0000000005 and WP0000000006." in pair
+    assert dcsv[1].startswith(
+        f"GP1,{mask.person('WP0000000003')},2,{mask.record('r05')},gp_patients,(withheld),"
+    )
+    pair = client.get(
+        "/linkage/pairs", params={"a": mask.record("r08"), "b": mask.record("r09")}
+    ).text
+    assert f"Two persons: {mask.person('WP0000000005')} and {mask.person('WP0000000006')}." in pair
     assert "Eve" not in pair
     assert "Finn" not in pair
     assert N3 not in pair
@@ -179,6 +206,73 @@ def test_analysts_see_lists_without_identity_values(
     assert [a for _, a, _ in actions if a != "linkage.export"] == []
     assert ("ana", "linkage.export", "linkage-shared-nhs-numbers.csv") in actions
     assert ("ana", "linkage.export", "linkage-duplicates.csv") in actions
+
+
+def test_no_record_local_or_person_id_reaches_an_analyst(
+    sign_in: Callable[[str], TestClient], linked: Settings
+) -> None:
+    mask = masked(linked)
+    client = sign_in("ana")
+    paths = [
+        "/linkage",
+        "/linkage/shared-nhs-numbers",
+        "/linkage/shared-nhs-numbers?dataset=ecds",
+        "/linkage/duplicates",
+        "/linkage/duplicates?source=GP1",
+        *(
+            f"/linkage/{name}.csv"
+            for name in (
+                "summary",
+                "methods",
+                "sizes",
+                "match-rates",
+                "duplicates-by-source",
+                "shared-nhs-numbers",
+                "duplicates",
+            )
+        ),
+    ]
+    # every "why linked" link the lists offer, followed, page and CSV
+    lists = client.get("/linkage/shared-nhs-numbers").text + client.get("/linkage/duplicates").text
+    pair_links = sorted(set(re.findall(r'href="(/linkage/pairs\?[^"]+)"', lists)))
+    assert len(pair_links) >= 3
+    for link in pair_links:
+        query = link.split("?", 1)[1].replace("&amp;", "&")
+        paths += [f"/linkage/pairs?{query}", f"/linkage/pairs.csv?{query}"]
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert leaked_ids(response.text) == set(), path
+    # the pair on the same person joined by the model: its path is pseudonymised too
+    joined = client.get(
+        "/linkage/pairs", params={"a": mask.record("r10"), "b": mask.record("r11")}
+    ).text
+    assert f"One person: both records are {mask.person('WP0000000007')}." in joined
+    assert leaked_ids(joined) == set()
+
+
+def test_analysts_cannot_name_records_by_id(
+    sign_in: Callable[[str], TestClient], linked: Settings
+) -> None:
+    mask = masked(linked)
+    client = sign_in("ana")
+    for a, b in (
+        ("r08", "r09"),  # real ids are not accepted from an analyst
+        (mask.record("r08"), "r09"),
+        (mask.person("WP0000000005"), mask.record("r09")),  # a person's pseudonym is no record
+        # a record no list shows: its pseudonym resolves to nothing
+        (mask.record("r03"), mask.record("r04")),
+    ):
+        response = client.get("/linkage/pairs", params={"a": a, "b": b})
+        assert response.status_code == 404
+        assert "not in the person index" in response.text
+        assert client.get("/linkage/pairs.csv", params={"a": a, "b": b}).status_code == 404
+    # a pseudonym under another key names nothing either
+    other = Mask(b"k" * 32)
+    response = client.get(
+        "/linkage/pairs", params={"a": other.record("r08"), "b": other.record("r09")}
+    )
+    assert response.status_code == 404
 
 
 def test_data_quality_managers_see_identity_values_and_are_audited(
@@ -217,7 +311,8 @@ def test_data_quality_managers_see_identity_values_and_are_audited(
 
 
 def test_why_linked_page_and_csv(sign_in: Callable[[str], TestClient]) -> None:
-    client = sign_in("ana")
+    # any pair, named by record id, is for those who manage data quality
+    client = sign_in("admin")
     page = client.get("/linkage/pairs", params={"a": "r03", "b": "r04"})
     assert page.status_code == 200
     assert 'data-testid="weights"' in page.text

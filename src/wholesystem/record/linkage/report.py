@@ -59,6 +59,7 @@ __all__ = [
     "explain_records",
     "index_present",
     "lake_state",
+    "listed_record_ids",
     "match_rate_cells",
     "match_rates",
     "member_record",
@@ -536,6 +537,22 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Build the working tables the lists need (otherwise built on first use)."""
     _shared_table(con)
     _dup_table(con)
+
+
+def listed_record_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every indexed record of the persons the problem lists name.
+
+    The lists' pairs, their members and the paths between them all lie within these
+    persons, so this is every record a "why linked" link from a list can name.
+    """
+    prepare(con)
+    rows = _rows(
+        con,
+        f"""SELECT record_id FROM {INDEX_TABLE} WHERE person_id IN (
+                SELECT person_id FROM lk_nhs UNION SELECT person_id FROM lk_dup_records)
+            ORDER BY record_id""",
+    )
+    return [str(r[0]) for r in rows]
 
 
 def lake_state(lake: Lake) -> tuple[tuple[str, int, int], ...]:

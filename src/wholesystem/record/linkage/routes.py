@@ -1,13 +1,16 @@
 """The linkage page: the person index's figures, its problem lists, and why a pair linked.
 
-Everyone who may view data quality sees the figures and the lists with record ids and
-pseudonymised person ids; identity values (NHS numbers, names, dates of birth, sex,
-postcodes, local ids) only those who manage data quality, and each such view is audited.
-Every CSV export is audited.
+Those who manage data quality see record ids, person ids and identity values (NHS
+numbers, names, dates of birth, sex, postcodes, local ids), and each such view is audited.
+Everyone else who may view data quality sees the figures and the lists with keyed
+pseudonyms in place of record and person ids and no identity values
+(:mod:`wholesystem.record.linkage.masking`); their "why linked" links carry record
+pseudonyms, turned back into records on the server. Every CSV export is audited.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -24,9 +27,11 @@ from sqlalchemy.orm import Session
 
 from wholesystem.access import audit
 from wholesystem.access.permissions import Permission, has_permission
+from wholesystem.access.pseudonyms import pseudonym_key
 from wholesystem.access.web import CurrentUser, require
 from wholesystem.record.linkage import presenters as p
 from wholesystem.record.linkage import report
+from wholesystem.record.linkage.masking import Mask, RecordPseudonyms
 from wholesystem.record.linkage.pipeline import PERSON_INDEX_STEP
 from wholesystem.record.schemas import DATASETS
 from wholesystem.store.lake import Lake
@@ -68,6 +73,13 @@ def _query(**values: str | None) -> str:
 
 def _identifiable(user: CurrentUser) -> bool:
     return has_permission(user.role, Permission.manage_data_quality)
+
+
+def _mask(request: Request, user: CurrentUser) -> Mask | None:
+    """The pseudonymiser for a viewer who may not see identifiable data, else None."""
+    if _identifiable(user):
+        return None
+    return Mask(pseudonym_key(request.app.state.settings))
 
 
 def _last_run(db: Session) -> PipelineRun | None:
@@ -382,6 +394,7 @@ def shared_nhs_page(
     """NHS numbers on records of different persons, or with contradicting demographics."""
     f = _filters(source, dataset)
     identifiable = _identifiable(user)
+    mask = _mask(request, user)
     run = _last_run(db)
     with _lake(request) as fig:
         context: dict[str, Any] = {"ready": fig is not None, **_filter_context(fig, f)}
@@ -390,6 +403,8 @@ def shared_nhs_page(
         if fig is not None:
             total = _shared_totals(fig, f).numbers
             items = _shared(fig, f, page)
+    if mask is not None:
+        items = [mask.shared(item) for item in items]
     if identifiable and items:
         _audit(
             db,
@@ -431,8 +446,11 @@ def shared_nhs_csv(
     """Every record on a shared NHS number; identity values only for data-quality managers."""
     f = _filters(source, dataset)
     identifiable = _identifiable(user)
+    mask = _mask(request, user)
     with _lake(request) as fig:
         items = _shared(_lake_or_404(fig), f, None)
+    if mask is not None:
+        items = [mask.shared(item) for item in items]
     return _export(
         db,
         user,
@@ -456,6 +474,7 @@ def duplicates_page(
     """Persons holding more than one local patient id at one source."""
     f = _filters(source, dataset)
     identifiable = _identifiable(user)
+    mask = _mask(request, user)
     run = _last_run(db)
     with _lake(request) as fig:
         context: dict[str, Any] = {"ready": fig is not None, **_filter_context(fig, f)}
@@ -463,6 +482,8 @@ def duplicates_page(
         total = 0
         if fig is not None:
             items, total = _duplicates(fig, f, page)
+    if mask is not None:
+        items = [mask.duplicate(item) for item in items]
     if identifiable and items:
         _audit(
             db,
@@ -499,8 +520,11 @@ def duplicates_csv(
     """Every record of every within-source duplicate; identity values only for managers."""
     f = _filters(source, dataset)
     identifiable = _identifiable(user)
+    mask = _mask(request, user)
     with _lake(request) as fig:
         items, _total = _duplicates(_lake_or_404(fig), f, None)
+    if mask is not None:
+        items = [mask.duplicate(item) for item in items]
     return _export(
         db,
         user,
@@ -512,18 +536,40 @@ def duplicates_csv(
     )
 
 
-def _explain(request: Request, a: str, b: str) -> report.PairExplanation:
+_NOT_INDEXED = "One of these records is not in the person index."
+
+
+def _record_pseudonyms(fig: _Figures, mask: Mask) -> RecordPseudonyms:
+    # Keyed by a digest of the key, so a changed key never answers from an old lookup.
+    tag = hashlib.sha256(mask.key).hexdigest()
+    return fig.get(
+        ("record_pseudonyms", tag),
+        lambda con: RecordPseudonyms(mask, report.listed_record_ids(con)),
+    )
+
+
+def _explain(request: Request, user: CurrentUser, a: str, b: str) -> report.PairExplanation:
+    """The pair's evidence; for a masked viewer ``a`` and ``b`` are record pseudonyms,
+    resolved here, and the answer comes back pseudonymised."""
+    mask = _mask(request, user)
     with _lake(request) as fig:
-        found = report.explain_records(_lake_or_404(fig).con, a, b)
+        figures = _lake_or_404(fig)
+        if mask is not None:
+            lookup = _record_pseudonyms(figures, mask)
+            record_a, record_b = lookup.resolve(a), lookup.resolve(b)
+            if record_a is None or record_b is None:
+                raise HTTPException(404, _NOT_INDEXED)
+            a, b = record_a, record_b
+        found = report.explain_records(figures.con, a, b)
     if found is None:
-        raise HTTPException(404, "One of these records is not in the person index.")
-    return found
+        raise HTTPException(404, _NOT_INDEXED)
+    return found if mask is None else mask.explanation(found)
 
 
 @router.get("/linkage/pairs", response_class=HTMLResponse)
 def pair_page(request: Request, db: Db, user: Viewer, a: RecordQ, b: RecordQ) -> Response:
     """Why two records are (or are not) one person: the evidence and its match weights."""
-    found = _explain(request, a, b)
+    found = _explain(request, user, a, b)
     identifiable = _identifiable(user)
     if identifiable:
         _audit(db, user, "linkage.pair.view", "source_record", a, a=a, b=b)
@@ -548,7 +594,7 @@ PAIR_CSV_COLUMNS = ("comparison", "match_weight")
 @router.get("/linkage/pairs.csv")
 def pair_csv(request: Request, db: Db, user: Viewer, a: RecordQ, b: RecordQ) -> Response:
     """The match weights of a pair (no identity values)."""
-    found = _explain(request, a, b)
+    found = _explain(request, user, a, b)
     rows: list[list[object]] = [[name, w] for name, w in found.weights]
     for label, value in (("total", found.match_weight), ("probability", found.match_probability)):
         rows.append([label, "" if value is None else value])
