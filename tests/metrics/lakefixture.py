@@ -210,6 +210,36 @@ CARE = [
 ]
 
 
+# The columns of the population capability's ``population_person`` that the tier metrics
+# read (docs/lake.md), for people scored at 31 March 2025: ten people in three practices.
+POPULATION_SCHEMA = pa.schema(
+    [
+        ("person_id", pa.string()),
+        ("index_date", pa.date32()),
+        ("practice_code", pa.string()),
+        ("tier", pa.string()),
+    ]
+)
+STRATIFIED_ON = D(2025, 3, 31)
+POPULATION = [
+    (f"S{i:02d}", STRATIFIED_ON, practice, tier)
+    for i, (practice, tier) in enumerate(
+        [
+            ("A00001", "top_0_5"),
+            ("A00001", "p5_to_20"),
+            ("A00001", "rest"),
+            ("A00001", "rest"),
+            ("A00002", "p0_5_to_5"),
+            ("A00002", "rest"),
+            ("A00003", "rest"),
+            ("A00003", "rest"),
+            ("A00003", "p5_to_20"),
+            ("A00003", "p5_to_20"),
+        ]
+    )
+]
+
+
 def _rows(schema: pa.Schema, rows: list[tuple[Any, ...]]) -> pa.Table:
     return pa.table({f.name: [r[i] for r in rows] for i, f in enumerate(schema)}, schema=schema)
 
@@ -223,6 +253,7 @@ def write_small_lake(root: Path) -> Lake:
     lake.write_arrow("condition", _rows(CONDITION_SCHEMA, CONDITIONS))
     care = [(p, r, s, t, req, st, en, Decimal("500.00")) for p, r, s, t, req, st, en in CARE]
     lake.write_arrow("care_package", _rows(CARE_SCHEMA, care))
+    lake.write_arrow("population_person", _rows(POPULATION_SCHEMA, POPULATION))
     return lake
 
 

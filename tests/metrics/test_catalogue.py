@@ -22,7 +22,7 @@ from wholesystem.metrics.spc import Improvement, PointType
 DOC = (Path(__file__).parents[2] / "docs" / "metrics.md").read_text()
 KNOWN_SOURCES = {
     "gp_patients", "gp_events", "apc", "ecds", "opa", "csds", "mhsds", "asc", "deaths",
-    "finance", "workforce", "beds",
+    "finance", "workforce", "beds", "population", "governance",
 }  # fmt: skip
 
 

@@ -84,7 +84,7 @@ def test_publish_writes_a_snapshot_everyone_reads(
     info = publish(factory, lake, actor="analyst", data_cut_off=CUT_OFF, note="March board")
     expected = compute_metrics(lake, FOOTPRINT, CUT_OFF).values
     assert info.value_count == len(expected) == _count(factory, MetricValue)
-    assert info.metric_count == 23
+    assert info.metric_count == 25  # every lake metric; no decision register here
     assert info.content_hash == content_hash(expected)
     assert (info.published_by, info.data_cut_off, info.note) == ("analyst", CUT_OFF, "March board")
     with session_scope(factory) as s:
@@ -308,7 +308,7 @@ def test_cli_publish_list_show_compare(
     try:
         result = runner.invoke(app, ["publish", "--cut-off", "2025-03-31", "--note", "first"])
         assert result.exit_code == 0, result.output
-        assert "Published snapshot 1: 23 metrics" in result.output
+        assert "Published snapshot 1: 25 metrics" in result.output
         result = runner.invoke(app, ["publish", "--cut-off", "2025-03-31"])
         assert "identical to snapshot 1" in result.output
         result = runner.invoke(app, ["snapshots", "list"])

@@ -118,7 +118,18 @@ _LOCAL = "Northshire system plan 2025/26 (local ambition, agreed by the system b
 _ICS_REF = "NHS England ICS System Metrics Reference Guide (2021)"
 _PREVALENCE = "local ambition: recorded prevalence rising to the modelled expected prevalence"
 
+_TIERS = (
+    "wholesystem population health: risk tiers are the top 0.5%, 0.5-5% and 5-20% of the "
+    "system's scored registered people by predicted risk of an emergency admission in the "
+    "next 12 months (docs/population.md)"
+)
+_SUBSIDIARITY = (
+    "Health and Care Act 2022 statutory guidance on ICS arrangements: decisions taken as "
+    "close to local communities as possible (subsidiarity)"
+)
+
 _TARGET_3 = FailureRule(FailureKind.target_missed, 3)
+_TARGET_2 = FailureRule(FailureKind.target_missed, 2)
 _CONCERN_2 = FailureRule(FailureKind.special_cause_concern, 2)
 
 
@@ -273,6 +284,32 @@ CATALOGUE: tuple[Metric, ...] = (
        "Share of registered people with hypertension recorded in primary care.",
        "registered people with a hypertension code", "registered population", Unit.percent, UP,
        ("gp_events", "gp_patients"), HOOD, ("14", AT_LEAST, _PREVALENCE)),
+    _m("high_risk_share", "People in the highest risk tiers", "population health",
+       "Share of the people scored at the latest risk stratification who are in the system's "
+       "top 5% by predicted risk of an emergency admission (the very high and high risk tiers).",
+       "people in the top 0.5% and 0.5-5% risk tiers",
+       "registered people scored at the stratification date", Unit.percent, DOWN,
+       ("population",), HOOD,
+       ("5", AT_MOST, "the tiers hold 5% of the system's people by definition; above it an area "
+        "carries more than its share of the system's highest-risk people"),
+       reference=_TIERS),
+    _m("rising_risk_share", "People at rising risk", "population health",
+       "Share of the people scored at the latest risk stratification who are in the system's "
+       "5-20% band by predicted risk of an emergency admission (the rising risk tier).",
+       "people in the 5-20% risk tier", "registered people scored at the stratification date",
+       Unit.percent, DOWN, ("population",), HOOD,
+       ("15", AT_MOST, "the tier holds 15% of the system's people by definition; above it an "
+        "area carries more than its share of the system's rising-risk people"),
+       reference=_TIERS),
+    _m("place_decision_share", "Decisions made at place", "governance",
+       "Share of the decisions made in the quarter that a place board made, rather than the "
+       "system board; the aim is about 80% at place and 20% at system.",
+       "decisions made (approved or ratified) by a place board",
+       "decisions made by a place board or the system board", Unit.percent, UP,
+       ("governance",), SYSTEM,
+       ("80", AT_LEAST, "system operating model: about 80% of decisions at place, 20% at "
+        "system"),
+       failure=_TARGET_2, reference=_SUBSIDIARITY, frequency=Frequency.quarterly),
 )  # fmt: skip
 
 

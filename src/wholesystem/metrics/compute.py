@@ -41,14 +41,17 @@ from wholesystem.store.lake import Lake
 
 __all__ = [
     "CONDITION_CODES",
+    "HIGH_RISK_TIERS",
     "LONG_TERM_SERVICES",
     "RESIDENTIAL_SERVICES",
+    "RISING_RISK_TIERS",
     "ComputeResult",
     "ComputedValue",
     "Footprint",
     "PracticePlacement",
     "compute_metrics",
     "default_cut_off",
+    "metric_value",
 ]
 
 QUANTUM = Decimal("0.000001")
@@ -90,6 +93,10 @@ LONG_TERM_SERVICES = (
 )
 # Permanent admissions to care homes (ASCOF 2A): residential and nursing placements.
 RESIDENTIAL_SERVICES = ("residential_care", "nursing_care")
+
+# The population capability's tiers (population.segments.TIERS), by their stored names.
+HIGH_RISK_TIERS = ("top_0_5", "p0_5_to_5")
+RISING_RISK_TIERS = ("p5_to_20",)
 
 # APC discharge destination 79: not applicable, patient died or stillbirth.
 DIED_DESTINATION = "79"
@@ -210,7 +217,7 @@ _SCALE = {
 }
 
 
-def _value(metric: Metric, numerator: Decimal, denominator: Decimal | None) -> Decimal | None:
+def metric_value(metric: Metric, numerator: Decimal, denominator: Decimal | None) -> Decimal | None:
     """The value from numerator and denominator; None where the denominator is zero."""
     if metric.unit in (Unit.number, Unit.pounds):
         return numerator.quantize(QUANTUM, ROUND_HALF_EVEN)
@@ -281,6 +288,22 @@ def _event_count(setting: str, extra: str = "") -> Callable[[], str]:
 def _prevalence(condition: str) -> Callable[[], str]:
     def sql() -> str:
         return f"SELECT practice_code, period, n AS num FROM prev_{condition}"
+
+    return sql
+
+
+def _tier_share(tiers: Sequence[str]) -> Callable[[], str]:
+    # A stratification at an index date describes the month that ends on or before it.
+    def sql() -> str:
+        return f"""
+            SELECT practice_code,
+                   CAST(month_of(index_date + INTERVAL 1 DAY) - INTERVAL 1 MONTH AS DATE)
+                       AS period,
+                   count(*) FILTER (WHERE tier IN {_in(tiers)}) AS num, count(*) AS den
+            FROM population_person
+            WHERE practice_code IS NOT NULL
+            GROUP BY ALL
+        """
 
     return sql
 
@@ -644,6 +667,18 @@ METRIC_SQL: dict[str, MetricSql] = {
     "agency_share": MetricSql("provider", _agency, ("return_finance", "return_workforce")),
     "vacancy_rate": MetricSql("provider", _vacancy, ("return_workforce",)),
     "sickness_rate": MetricSql("provider", _sickness, ("return_workforce",)),
+    "high_risk_share": MetricSql(
+        "practice",
+        _tier_share(HIGH_RISK_TIERS),
+        ("population_person",),
+        span=_BASE_SPAN,
+    ),
+    "rising_risk_share": MetricSql(
+        "practice",
+        _tier_share(RISING_RISK_TIERS),
+        ("population_person",),
+        span=_BASE_SPAN,
+    ),
     **{
         f"{condition}_prevalence": MetricSql(
             "practice",
@@ -1018,7 +1053,7 @@ def compute_metrics(
                         else date.fromisoformat(str(period)),
                         numerator=numerator,
                         denominator=denominator,
-                        value=_value(metric, numerator, denominator),
+                        value=metric_value(metric, numerator, denominator),
                     )
                 )
     values.sort(key=lambda v: (v.metric_id, v.area_code, v.period))

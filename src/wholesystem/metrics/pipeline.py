@@ -35,6 +35,7 @@ from wholesystem.metrics.compute import (
     default_cut_off,
 )
 from wholesystem.metrics.models import QUANTUM, MetricSnapshot, MetricValue, SnapshotStatus
+from wholesystem.metrics.registers import REGISTER_METRICS, register_values
 from wholesystem.metrics.returns import FileOutcome, load_returns
 from wholesystem.metrics.snapshots import SnapshotInfo, get_snapshot
 from wholesystem.store.db import session_scope, utcnow
@@ -226,6 +227,18 @@ def publish(
             footprint = footprint_for_metrics(session)
         cut_off = data_cut_off or default_cut_off(lake)
         result: ComputeResult = compute_metrics(lake, footprint, cut_off)
+        with session_scope(factory) as session:
+            from_registers = register_values(session, footprint.system_code, cut_off)
+        result.values = sorted(
+            result.values + from_registers, key=lambda v: (v.metric_id, v.area_code, v.period)
+        )
+        computed = {v.metric_id for v in from_registers}
+        for metric_id in REGISTER_METRICS:
+            # computed from the registers, not the lake: replace the lake's "no computation"
+            if metric_id in computed:
+                result.skipped.pop(metric_id, None)
+            else:
+                result.skipped[metric_id] = "no decision made in a quarter ended by the cut-off"
         if not result.values:
             reasons = "; ".join(f"{k}: {v}" for k, v in sorted(result.skipped.items()))
             raise PublishError(f"no metric could be computed ({reasons or 'empty lake'})")

@@ -60,8 +60,9 @@ __all__ = [
     "router",
 ]
 
-# Returns whose figures are money or staff measures, not counts of people receiving care.
-UNCONTROLLED_SOURCES = frozenset({"finance", "workforce"})
+# Returns whose figures are money or staff measures, and the decision register: not counts
+# of people receiving care.
+UNCONTROLLED_SOURCES = frozenset({"finance", "workforce", "governance"})
 
 SUPPRESSED = "*"
 

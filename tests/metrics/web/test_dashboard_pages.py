@@ -18,6 +18,7 @@ from tests.metrics.web.conftest import PERIODS, WriteSnapshot, sample_rows
 from tests.web.conftest import csrf_from
 from wholesystem.access.models import AuditEvent
 from wholesystem.config import Settings
+from wholesystem.metrics.catalogue import CATALOGUE
 from wholesystem.store.db import make_engine, make_session_factory
 
 SignIn = Callable[[str], TestClient]
@@ -127,7 +128,7 @@ def test_dashboard_csv_has_the_same_filters_and_is_audited(
     sign_in("carer")
     rows = _csv(client.get("/dashboard.csv?area=PL1"))
     by_metric = {r["metric_id"]: r for r in rows}
-    assert len(rows) == 23
+    assert len(rows) == len(CATALOGUE)
     assert {r["area_code"] for r in rows} == {"PL1"}
     assert by_metric["ae_4hr"]["status"] == "not_valid"
     ea = by_metric["emergency_admissions_rate"]
