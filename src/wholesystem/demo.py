@@ -53,8 +53,10 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
         raise ValueError("the demo is only built in demo or test mode (WHOLESYSTEM_MODE)")
     from wholesystem.access.demo import create_demo_users
     from wholesystem.finance.services import load_returns_file as load_finance_returns
+    from wholesystem.finance.store import load_demo_finance
     from wholesystem.footprint.pipeline import load_footprint_file
     from wholesystem.footprint.queries import organisation_codes_by_type
+    from wholesystem.governance.concerns.services import raise_metric_concerns_now
     from wholesystem.governance.demo import load_demo_governance
     from wholesystem.metrics.pipeline import load_returns_step, publish
     from wholesystem.metrics.snapshots import current_snapshot
@@ -85,18 +87,22 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
         stratify(factory, lake, actor="demo", model_dir=settings.data_dir / "models")
         load_returns_step(factory, lake, out_dir / "returns", actor="demo")
         load_finance_returns(factory, out_dir / "returns" / "finance.csv", actor="demo")
+        load_demo_finance(factory, actor="demo")  # example contracts and a settlement
+        with session_scope(factory) as session:
+            logins = create_demo_users(
+                session, organisation_codes_by_type(session), mode=settings.mode
+            )
+        # Governance first: its decision register feeds the dashboard's place/system split.
+        with session_scope(factory) as session:
+            load_demo_governance(session)
         with session_scope(factory) as session:
             published = current_snapshot(session)
         # A rebuilt ICS gets a fresh snapshot; a reused one keeps its current snapshot, so
         # repeated `make run`s do not pile up identical snapshots.
         if published is None or not reused:
             publish(factory, lake, actor="demo", note="demo build")
-        with session_scope(factory) as session:
-            logins = create_demo_users(
-                session, organisation_codes_by_type(session), mode=settings.mode
-            )
-        with session_scope(factory) as session:
-            load_demo_governance(session)
+            # a metric failing its agreed definition raises a concern with its owner
+            raise_metric_concerns_now(factory, actor="demo")
     return DemoResult(
         data_dir=settings.data_dir.resolve(),
         synth_reused=reused,

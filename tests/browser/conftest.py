@@ -88,6 +88,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                 password=PASSWORD,
                 actor="test",
             )
+    from wholesystem.finance.store import load_demo_finance
+
+    load_demo_finance(factory, actor="test")  # contract 1 and settlement 1 for the finance pages
     engine.dispose()
     write_lake(settings.resolved_lake_dir)  # the record pages' tiny linked lake
 

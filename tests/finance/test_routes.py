@@ -12,6 +12,7 @@ from tests.finance.conftest import csrf_from
 from wholesystem.access.models import AuditEvent
 from wholesystem.finance.ledger import RETURN_COLUMNS
 from wholesystem.finance.models import FinanceSubmission, TransferSet
+from wholesystem.finance.store import load_demo_finance
 from wholesystem.store.db import session_scope
 
 SignIn = Callable[[str], TestClient]
@@ -100,7 +101,10 @@ def test_the_form_stores_a_version(sign_in_as: SignIn, ledger_db: sessionmaker[S
     assert count(ledger_db, FinanceSubmission) == 1
 
 
-def test_finance_leads_see_every_partners_books(sign_in_as: SignIn) -> None:
+def test_finance_leads_see_every_partners_books(
+    sign_in_as: SignIn, ledger_db: sessionmaker[Session]
+) -> None:
+    load_demo_finance(ledger_db, actor="test")  # the what-if needs contracts and a settlement
     upload(sign_in_as("fin_ra1"), return_csv("RA1"))
     client = sign_in_as("fin_qxx")
     page = client.get("/finance")
@@ -206,6 +210,7 @@ def test_transfers_propose_then_approve_by_someone_else(
 def test_the_what_if_page_runs_without_writing(
     sign_in_as: SignIn, ledger_db: sessionmaker[Session]
 ) -> None:
+    load_demo_finance(ledger_db, actor="test")
     upload(sign_in_as("fin_ra1"), return_csv("RA1"))
     client = sign_in_as("fin_qxx")
     before = count(ledger_db, FinanceSubmission)
@@ -216,3 +221,13 @@ def test_the_what_if_page_runs_without_writing(
     assert bad.status_code == 400
     assert "fraction from 0 to 1" in bad.text
     assert count(ledger_db, FinanceSubmission) == before
+
+
+def test_the_what_if_page_says_what_is_missing_without_contracts(sign_in_as: SignIn) -> None:
+    upload(sign_in_as("fin_ra1"), return_csv("RA1"))
+    client = sign_in_as("fin_qxx")
+    page = client.get("/finance/what-if")
+    assert page.status_code == 200
+    assert "No contracts have been loaded" in page.text
+    assert "whatif-table" not in page.text
+    assert client.get("/finance/what-if.csv").status_code == 404

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -13,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from wholesystem.access.models import AuditEvent
 from wholesystem.governance import services as gov
-from wholesystem.governance.conflicts import InterestCategory
-from wholesystem.governance.demo import load_demo_governance
+from wholesystem.governance.conflicts import InterestCategory, Management
+from wholesystem.governance.demo import HISTORY, load_demo_governance
 from wholesystem.governance.metrics import decision_split
 from wholesystem.governance.models import (
     Body,
@@ -58,8 +59,22 @@ def demo(session: Session) -> Session:
 
 def test_the_demo_is_idempotent_and_routes_its_decisions(demo: Session) -> None:
     assert load_demo_governance(demo, now=NOW) == "governance demo already loaded"
+    # this year: the four place decisions of April, and the history's first quarter
     split = decision_split(demo, date(2026, 1, 1), date(2026, 12, 31))
-    assert (split.place, split.system, split.place_share) == (4, 0, Decimal("1.0000"))
+    assert (split.place, split.system, split.place_share) == (9, 1, Decimal("0.9000"))
+    # the history: the eight quarters before May 2026's, oldest first
+    quarters = [
+        (date(2024, 4, 1), date(2024, 6, 30)),
+        (date(2024, 7, 1), date(2024, 9, 30)),
+        (date(2024, 10, 1), date(2024, 12, 31)),
+        (date(2025, 1, 1), date(2025, 3, 31)),
+        (date(2025, 4, 1), date(2025, 6, 30)),
+        (date(2025, 7, 1), date(2025, 9, 30)),
+        (date(2025, 10, 1), date(2025, 12, 31)),
+        (date(2026, 1, 1), date(2026, 3, 31)),
+    ]
+    splits = [decision_split(demo, a, b) for a, b in quarters]
+    assert [(s.place, s.system) for s in splits] == list(HISTORY)
 
 
 def _service_change(session: Session) -> int:
@@ -301,3 +316,154 @@ def test_bad_requests_are_refused(demo: Session) -> None:
             actor="x",
             now=NOW,
         )
+
+
+def _ready_change(session: Session) -> int:
+    did = _service_change(session)
+    gov.record_crg(session, did, agreed=True, note="Agreed.", actor="gail", now=NOW)
+    return did
+
+
+def test_the_meeting_check_reports_conflicts_quorum_and_who_may_vote(demo: Session) -> None:
+    did = _ready_change(demo)
+    sb = _members(demo, "SB")
+    check = gov.check_meeting(demo, did, body_code="SB", present=list(sb.values()), on=DAY)
+    assert check.blocking == ()
+    assert [c.person_id for c in check.conflicts] == [sb["Dr Sita Rao"]]
+    assert check.excluded == frozenset({sb["Dr Sita Rao"]})
+    assert check.quorum.quorate
+    assert set(check.eligible) == set(sb.values()) - {sb["Dr Sita Rao"], sb["Pat Owen"]}
+    assert len(check.seats) == len(sb)
+    crg = gov.check_meeting(demo, did, body_code="CRG", present=[], on=DAY)
+    assert crg.problems[0].startswith("a clinical reference group has no delegated authority")
+    assert not crg.quorum.quorate
+    with pytest.raises(gov.GovernanceError, match="no body"):
+        gov.check_meeting(demo, did, body_code="NOPE", present=[], on=DAY)
+
+
+def test_the_chair_confirms_the_management_and_no_vote_is_never_dropped(demo: Session) -> None:
+    did = _ready_change(demo)
+    sb = _members(demo, "SB")
+    gp = sb["Dr Sita Rao"]
+    present = list(sb.values())
+    votes = {pid: "for" for name, pid in sb.items() if name not in {"Pat Owen", "Dr Sita Rao"}}
+
+    def take(**kw: object) -> gov.MadeDecision:
+        args: dict[str, Any] = {
+            "body_code": "SB",
+            "present": present,
+            "method": "vote",
+            "votes": votes,
+            "decided_on": DAY,
+            "actor": "gail",
+            "now": NOW,
+        }
+        args.update(kw)
+        return gov.record_decision(demo, did, **args)
+
+    before = _counts(demo)
+    for kw, reason in (
+        ({"chair_confirmed": False}, "chair must confirm"),
+        ({"management": {gp: [Management.leave_discussion]}}, "does not vote"),
+        ({"management": {}}, "missing: Dr Sita Rao"),
+        (
+            {"management": {gp: [Management.no_vote], sb["Jo Hart"]: [Management.no_vote]}},
+            "no detected conflict: Jo Hart",
+        ),
+        ({"votes": {**votes, sb["Jo Hart"]: "maybe"}}, "for, against or abstain"),
+        ({"votes": {k: v for k, v in votes.items() if k != sb["Jo Hart"]}}, "missing: Jo Hart"),
+        ({"votes": {**votes, sb["Pat Owen"]: "for"}}, "not a voting member"),
+        ({"method": "show of hands"}, "vote or consensus"),
+        ({"decided_on": date(2026, 5, 2)}, "future date"),
+        ({"effective_date": date(2026, 4, 1)}, "effective date cannot come before"),
+        (
+            {"method": "consensus", "votes": {}, "consensus_outcome": "deferred"},
+            "reason for deferring",
+        ),
+    ):
+        with pytest.raises(gov.GovernanceError, match=reason):
+            take(**kw)
+        assert _counts(demo) == before, kw
+    made = take(management={gp: [Management.no_vote, Management.leave_discussion]})
+    demo.commit()
+    recorded = demo.scalars(select(DecisionConflict).where(DecisionConflict.decision_id == did))
+    assert [r.management for r in recorded] == [["leave_discussion", "no_vote"]]
+    assert made.version.quorum_note.startswith("Present: ")
+    assert "Dr Sita Rao" in made.version.quorum_note
+    event = demo.scalar(
+        select(AuditEvent).where(AuditEvent.action == "decide").order_by(AuditEvent.seq.desc())
+    )
+    assert event is not None
+    assert event.detail["management"] == {str(gp): ["leave_discussion", "no_vote"]}
+
+
+def test_a_deferred_decision_stays_open_and_is_taken_later(demo: Session) -> None:
+    did = _ready_change(demo)
+    sb = _members(demo, "SB")
+    present = [pid for name, pid in sb.items() if name != "Dr Sita Rao"]
+    deferred = gov.record_decision(
+        demo,
+        did,
+        body_code="SB",
+        present=present,
+        method="consensus",
+        consensus_outcome="deferred",
+        note="More data on waits needed.",
+        decided_on=DAY,
+        actor="gail",
+        now=NOW,
+    )
+    assert (deferred.version.status, deferred.version.decided_on) == ("deferred", None)
+    assert deferred.version.change_note == "Deferred by System board: More data on waits needed."
+    made = gov.record_decision(
+        demo,
+        did,
+        body_code="SB",
+        present=present,
+        method="consensus",
+        consensus_outcome="rejected",
+        decided_on=DAY,
+        actor="gail",
+        now=NOW,
+    )
+    assert made.version.status == "rejected"
+    assert [v.status for v in gov.versions(demo, did)] == [
+        "awaiting_crg",
+        "ready",
+        "deferred",
+        "rejected",
+    ]
+
+
+def test_dates_can_be_set_once_made_and_each_change_is_a_version(demo: Session) -> None:
+    did = _ready_change(demo)
+    with pytest.raises(gov.GovernanceError, match="once a decision has been made"):
+        gov.set_dates(demo, did, effective_date=DAY, review_date=None, actor="gail", now=NOW)
+    sb = _members(demo, "SB")
+    gov.record_decision(
+        demo,
+        did,
+        body_code="SB",
+        present=[pid for name, pid in sb.items() if name != "Dr Sita Rao"],
+        method="consensus",
+        consensus_outcome="approved",
+        decided_on=DAY,
+        effective_date=date(2026, 6, 1),
+        actor="gail",
+        now=NOW,
+    )
+    before = _counts(demo)
+    for kw, reason in (
+        ({"effective_date": None, "review_date": None}, "give an effective date"),
+        ({"effective_date": date(2026, 4, 1), "review_date": None}, "before the decision"),
+        ({"effective_date": None, "review_date": date(2026, 5, 15)}, "review date cannot"),
+        ({"effective_date": date(2026, 6, 1), "review_date": None}, "already the decision"),
+    ):
+        with pytest.raises(gov.GovernanceError, match=reason):
+            gov.set_dates(demo, did, actor="gail", now=NOW, **kw)  # type: ignore[arg-type]
+        assert _counts(demo) == before
+    row = gov.set_dates(
+        demo, did, effective_date=None, review_date=date(2027, 6, 1), actor="gail", now=NOW
+    )
+    assert (row.effective_date, row.review_date) == (date(2026, 6, 1), date(2027, 6, 1))
+    assert row.version == 4

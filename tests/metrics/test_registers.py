@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.governance.conftest import factory, session  # noqa: F401 (fixtures)
-from wholesystem.governance.demo import load_demo_governance
+from wholesystem.governance.demo import HISTORY, load_demo_governance
 from wholesystem.metrics.catalogue import CATALOGUE
 from wholesystem.metrics.registers import REGISTER_METRICS, quarters, register_values
 
@@ -44,18 +44,24 @@ def test_register_metrics_are_in_the_catalogue() -> None:
 
 def test_place_decision_share_from_the_demo_register(session: Session) -> None:  # noqa: F811
     assert register_values(session, "QXX", D(2026, 12, 31)) == []  # nothing decided yet
-    # the demo's decisions were made at place, 20-23 days before 1 May 2026 (April)
+    # the demo's history: HISTORY per quarter for the eight quarters before May 2026's,
+    # then four decisions at place in April 2026
     load_demo_governance(session, now=datetime(2026, 5, 1, 10, tzinfo=UTC))
     session.commit()
-    assert register_values(session, "QXX", D(2026, 5, 31)) == []  # quarter not ended
-    [value] = register_values(session, "QXX", D(2026, 6, 30))
-    assert (value.metric_id, value.area_code, value.area_kind, value.period) == (
-        "place_decision_share",
-        "QXX",
-        "system",
+    values = register_values(session, "QXX", D(2026, 5, 31))  # the April quarter not ended
+    assert len(values) == len(HISTORY)
+    assert [(v.numerator, v.denominator) for v in values] == [
+        (Decimal(p), Decimal(p + s)) for p, s in HISTORY
+    ]
+    assert {(v.metric_id, v.area_code, v.area_kind) for v in values} == {
+        ("place_decision_share", "QXX", "system")
+    }
+    assert values[0].period == D(2024, 4, 1)
+    assert values[-1].period == D(2026, 1, 1)
+    assert values[1].value == Decimal("75.000000")  # 3 of 4
+    [april] = register_values(session, "QXX", D(2026, 6, 30))[-1:]
+    assert (april.period, april.numerator, april.denominator, april.value) == (
         D(2026, 4, 1),
-    )
-    assert (value.numerator, value.denominator, value.value) == (
         Decimal(4),
         Decimal(4),
         Decimal("100.000000"),

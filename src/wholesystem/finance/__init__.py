@@ -3,7 +3,9 @@
 `wholesystem finance settle CONTRACTS.toml ACTUALS.csv --out SETTLEMENT.csv` settles every
 contract component (docs/contracts.md); `wholesystem finance load-returns FINANCE.csv`,
 `position`, `what-if` and `propose-settlement` work on the ledger (docs/finance.md). The
-database side is `wholesystem.finance.services` (e.g. `load_returns_file`).
+database side is `wholesystem.finance.services` (e.g. `load_returns_file`) and, for versioned
+contracts and stored settlements (`load-contracts`, `run-settlement`),
+`wholesystem.finance.store`.
 """
 
 from wholesystem.finance.actuals import Actual, Actuals, ActualsError, Measure, read_actuals

@@ -1,4 +1,5 @@
-"""`wholesystem finance settle CONTRACTS.toml ACTUALS.csv --out SETTLEMENT.csv`.
+"""`wholesystem finance settle CONTRACTS.toml ACTUALS.csv --out SETTLEMENT.csv`, and the
+ledger, contracts and settlement commands (`load-contracts`, `run-settlement`, ...).
 
 Prints each party's amount per component and each party's net, and writes the same lines to
 ``--out`` (whole or not at all). Bad input exits with status 2, naming the contract,
@@ -473,6 +474,101 @@ def propose_settlement_command(
     for note in left_out:
         typer.echo(f"left out: {note}")
     typer.echo(f"Transfer set {set_id} proposed; it needs approval by someone else.")
+
+
+@app.command("load-contracts")
+def load_contracts_command(
+    contracts_toml: Annotated[
+        Path,
+        typer.Argument(
+            metavar="CONTRACTS.toml",
+            help="The contracts (format: docs/contracts.md).",
+            show_default=False,
+        ),
+    ],
+    note: Annotated[str, typer.Option(help="Why this version is loaded.")] = "",
+) -> None:
+    """Store a contracts file as the current version (unchanged file: nothing happens)."""
+    from wholesystem.finance.store import load_contracts_file
+    from wholesystem.store.db import open_database, upgrade
+
+    url = _database_url()
+    upgrade(url)
+    try:
+        with open_database(url) as factory:
+            result = load_contracts_file(factory, contracts_toml, actor=_actor(), note=note)
+    except ContractsError as exc:
+        raise _fail([f"{exc.source}: {issue}" for issue in exc.issues]) from None
+    typer.echo(f"{contracts_toml.name}: {result.report()}.")
+
+
+@app.command("run-settlement")
+def run_settlement_command(
+    actuals_csv: Annotated[
+        Path,
+        typer.Argument(
+            metavar="ACTUALS.csv",
+            help="contract_id,line,measure,value rows (docs/contracts.md).",
+            show_default=False,
+        ),
+    ],
+    period_from: Annotated[
+        str, typer.Option("--from", metavar="YYYY-MM", help="First month settled.")
+    ],
+    period_to: Annotated[str, typer.Option("--to", metavar="YYYY-MM", help="Last month settled.")],
+    propose: Annotated[
+        bool, typer.Option(help="Also propose the net amounts as a transfer set.")
+    ] = False,
+    pool_host: Annotated[
+        str | None,
+        typer.Option("--pool-host", help="The organisation that holds pooled budgets."),
+    ] = None,
+) -> None:
+    """Settle the loaded contracts on ACTUALS.csv for a period and store the settlement."""
+    from wholesystem.finance.ledger import parse_month
+    from wholesystem.finance.store import propose_stored_settlement, run_settlement
+    from wholesystem.finance.transfers import TransferError
+    from wholesystem.store.db import open_database, session_scope, upgrade
+
+    start, end = parse_month(period_from), parse_month(period_to)
+    bad = [
+        f"--{name}: {text!r} is not a month (YYYY-MM)"
+        for name, text, month in (("from", period_from, start), ("to", period_to, end))
+        if month is None
+    ]
+    if bad or start is None or end is None:
+        raise _fail(bad)
+    try:
+        text = actuals_csv.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail([f"{actuals_csv}: cannot read: {exc}"]) from None
+    url = _database_url()
+    upgrade(url)
+    try:
+        with open_database(url) as factory, session_scope(factory) as session:
+            run = run_settlement(
+                session,
+                actuals_text=text,
+                actuals_name=actuals_csv.name,
+                period_from=start,
+                period_to=end,
+                actor=_actor(),
+            )
+            proposed: tuple[int, tuple[str, ...]] | None = None
+            if propose:
+                proposed = propose_stored_settlement(
+                    session, run.settlement_id, actor=_actor(), pool_host=pool_host
+                )
+    except ActualsError as exc:
+        raise _fail([f"{exc.source}: {issue}" for issue in exc.issues]) from None
+    except (SettlementError, TransferError) as exc:
+        raise _fail(list(exc.issues)) from None
+    state = "stored" if run.created else "already stored (same contracts, values and period)"
+    typer.echo(f"Settlement {run.settlement_id} {state}.")
+    if proposed is not None:
+        for note in proposed[1]:
+            typer.echo(f"left out: {note}")
+        typer.echo(f"Transfer set {proposed[0]} proposed; it needs approval by someone else.")
 
 
 def register(parent: typer.Typer) -> None:

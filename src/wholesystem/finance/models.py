@@ -1,9 +1,11 @@
-"""Open-book ledger tables: versioned monthly returns, control totals and transfer sets.
+"""Open-book ledger tables: versioned monthly returns, control totals, transfer sets,
+contracts and settlements.
 
 Nothing here is ever overwritten: a resubmission is a new ``finance_submission`` row with
 the next version number, a transfer set's approval or rejection is a new
-``finance_transfer_event`` row, and a changed control total is a new
-``finance_control_total`` row (the latest by ``set_at`` counts).
+``finance_transfer_event`` row, a changed control total is a new ``finance_control_total``
+row (the latest by ``set_at`` counts), a changed contracts file is a new
+``finance_contract_set`` version and a settlement is written once and never changed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -29,9 +32,14 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from wholesystem.store.db import Base, UTCDateTime, utcnow
 
 __all__ = [
+    "ContractSetVersion",
     "ControlTotal",
     "FinanceSubmission",
     "Money",
+    "SettlementLineRecord",
+    "SettlementProposal",
+    "SettlementRun",
+    "StoredContract",
     "SubmissionLine",
     "TransferEvent",
     "TransferLeg",
@@ -170,3 +178,103 @@ class TransferEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ContractSetVersion(Base):
+    """One version of the system's contracts file: its text, hash, who loaded it and when.
+
+    The latest version is the current one. The TOML text is kept whole, so every earlier
+    version can be read (and re-settled) exactly as it was loaded.
+    """
+
+    __tablename__ = "finance_contract_set"
+    __table_args__ = (
+        UniqueConstraint("version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    file_name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    source_text: Mapped[str] = mapped_column(Text)
+    contract_count: Mapped[int] = mapped_column(Integer)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    loaded_by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class StoredContract(Base):
+    """One contract of one contracts-file version (its page is ``/finance/contracts/{id}``)."""
+
+    __tablename__ = "finance_contract"
+    __table_args__ = (UniqueConstraint("set_id", "contract_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("finance_contract_set.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # order in the file
+    contract_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    commissioner: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    provider: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    mechanisms: Mapped[str] = mapped_column(String(200))  # comma-separated, file order
+
+
+class SettlementRun(Base):
+    """A settlement of one contracts version on measured values for a period (immutable).
+
+    ``inputs_sha256`` covers the contracts text, the actuals text and the period, so running
+    the same settlement again finds this row instead of adding another.
+    """
+
+    __tablename__ = "finance_settlement"
+    __table_args__ = (
+        UniqueConstraint("inputs_sha256"),
+        CheckConstraint("period_from <= period_to", name="period_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contract_set_id: Mapped[int] = mapped_column(ForeignKey("finance_contract_set.id"), index=True)
+    period_from: Mapped[date] = mapped_column(Date)  # first day of the first month
+    period_to: Mapped[date] = mapped_column(Date)  # first day of the last month
+    financial_year: Mapped[int] = mapped_column(Integer)
+    actuals_file_name: Mapped[str] = mapped_column(String(200))
+    actuals_text: Mapped[str] = mapped_column(Text)
+    actuals_sha256: Mapped[str] = mapped_column(String(64))
+    inputs_sha256: Mapped[str] = mapped_column(String(64))
+    run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    run_by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class SettlementLineRecord(Base):
+    """One party's amount in one component of a stored settlement."""
+
+    __tablename__ = "finance_settlement_line"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("finance_settlement.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # component order, then party order
+    contract_id: Mapped[str] = mapped_column(String(64))
+    component_id: Mapped[str] = mapped_column(String(64))
+    mechanism: Mapped[str] = mapped_column(String(32))
+    transfer: Mapped[bool] = mapped_column(Boolean)
+    party: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    component_total: Mapped[Decimal] = mapped_column(Money())
+    workings: Mapped[str] = mapped_column(Text)
+    notices: Mapped[str] = mapped_column(Text, default="")  # one a line
+
+
+class SettlementProposal(Base):
+    """A stored settlement proposed as a transfer set (its approval is the set's)."""
+
+    __tablename__ = "finance_settlement_proposal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("finance_settlement.id"), index=True)
+    transfer_set_id: Mapped[int] = mapped_column(ForeignKey("finance_transfer_set.id"), unique=True)
+    pool_host: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    proposed_by: Mapped[str] = mapped_column(String(64))

@@ -24,8 +24,9 @@ from wholesystem.access import audit
 from wholesystem.access.permissions import Permission
 from wholesystem.access.web import CurrentUser, current_time, require
 from wholesystem.finance import presenters as show
-from wholesystem.finance.actuals import ActualsError, read_actuals
-from wholesystem.finance.contracts import ContractsError, load_contracts
+from wholesystem.finance.actuals import ActualsError
+from wholesystem.finance.contract_routes import router as contract_router
+from wholesystem.finance.contracts import ContractsError
 from wholesystem.finance.ledger import (
     ACCOUNT_CODES,
     CHART_OF_ACCOUNTS,
@@ -50,23 +51,26 @@ from wholesystem.finance.services import (
     submission_history,
     submission_lines,
     submit_return_csv,
+    submit_return_xlsx,
     transfer_sets,
 )
 from wholesystem.finance.settlement import SettlementError
-from wholesystem.finance.transfers import TransferError, TransferKind, TransferLegDraft
-from wholesystem.finance.whatif import (
-    DEMO_ACTUALS,
-    DEMO_CONTRACTS,
-    WhatIfError,
-    run_what_if,
-    scenario_from,
+from wholesystem.finance.store import (
+    contract_set_versions,
+    latest_settlement_of_set,
+    whatif_inputs,
 )
+from wholesystem.finance.transfers import TransferError, TransferKind, TransferLegDraft
+from wholesystem.finance.whatif import WhatIfError, run_what_if, scenario_from
+from wholesystem.finance.xlsx import WorkbookError, is_xlsx_name
 from wholesystem.web.csvfiles import csv_response
 from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
 
 __all__ = ["public_router", "router"]
 
 router = APIRouter(include_in_schema=False)
+# Contracts and settlements pages live in their own module, on this router.
+router.include_router(contract_router)
 public_router = APIRouter(include_in_schema=False)  # /public is on the sign-in allow-list
 
 Db = Annotated[Session, Depends(get_db)]
@@ -492,16 +496,24 @@ async def submit_upload(
     user: Submitter,
     file: Annotated[UploadFile, File()],
 ) -> Response:
-    """An uploaded CSV return: every bad row reported by line; nothing stored if any is bad."""
+    """An uploaded CSV or Excel return: every bad row reported by line (or sheet row); nothing
+    stored if any is bad."""
     name = (file.filename or "upload.csv")[:200]
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     errors: list[dict[str, Any]] = []
     if len(data) > MAX_UPLOAD_BYTES:
         errors.append({"text": "The file is larger than 5 MB.", "href": "#file"})
-    elif not name.lower().endswith(".csv"):
-        errors.append({"text": "Upload the return as a CSV file (.csv).", "href": "#file"})
+    elif not (name.lower().endswith(".csv") or is_xlsx_name(name)):
+        errors.append(
+            {
+                "text": "Upload the return as a CSV file (.csv) or an Excel workbook (.xlsx).",
+                "href": "#file",
+            }
+        )
     if errors:
         return _submit_page(request, user, errors=errors, status_code=400)
+    if is_xlsx_name(name):
+        return _submit_xlsx(request, db, user, name, data)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -526,6 +538,36 @@ async def submit_upload(
         for item in items:
             item["text"] = f"{name}: {item['text']}"
             item["href"] = "#file"
+        return _submit_page(request, user, errors=items, status_code=400)
+    db.commit()
+    stored = ", ".join(f"{month_label(c.period)} version {c.version}" for c in result.created)
+    return _submit_page(request, user, stored=stored, data_as_at=latest_submission_at(db))
+
+
+def _submit_xlsx(
+    request: Request, db: Session, user: CurrentUser, name: str, data: bytes
+) -> Response:
+    try:
+        result = submit_return_xlsx(
+            db,
+            data,
+            actor=user.username,
+            organisation=user.organisation_code,
+            file_name=name,
+            today=current_time(request.app).date(),
+        )
+    except WorkbookError as exc:
+        db.rollback()
+        return _submit_page(
+            request, user, errors=[{"text": f"{name}: {exc}", "href": "#file"}], status_code=400
+        )
+    except SubmissionError as exc:
+        db.rollback()
+        # A sheet's rows are "rows", as Excel numbers them.
+        items = [
+            {"text": f"{name}: row {e.line}, column {e.column}: {e.reason}", "href": "#file"}
+            for e in exc.errors
+        ]
         return _submit_page(request, user, errors=items, status_code=400)
     db.commit()
     stored = ", ".join(f"{month_label(c.period)} version {c.version}" for c in result.created)
@@ -738,8 +780,10 @@ def _whatif(
     if errors or position is None:
         return None, errors
     try:
-        contracts = load_contracts(DEMO_CONTRACTS)
-        actuals = read_actuals(DEMO_ACTUALS)
+        inputs = whatif_inputs(db)
+        if inputs is None:  # the page says what is missing
+            return None, errors
+        _, contracts, actuals = inputs
         scenario = scenario_from(
             a or Decimal(0), p or Decimal(0), s, [t for t in terms if t.strip()]
         )
@@ -747,6 +791,19 @@ def _whatif(
     except (WhatIfError, SettlementError, ContractsError, ActualsError) as exc:
         errors.append({"text": str(exc), "href": "#term"})
         return None, errors
+
+
+def _whatif_basis(db: Session) -> dict[str, Any]:
+    """Which contracts version and which settlement's measured values the what-if runs on."""
+    versions = contract_set_versions(db)
+    if not versions:
+        return {"version": None, "settlement": None}
+    latest = latest_settlement_of_set(db, versions[0].id)
+    return {
+        "version": versions[0].version,
+        "settlement": latest.id if latest else None,
+        "period": latest.period_label if latest else "",
+    }
 
 
 @router.get("/finance/what-if", response_class=HTMLResponse)
@@ -777,7 +834,7 @@ def whatif_page(
         },
         rows=show.whatif_rows(result) if result else [],
         notices=result.after.notices() if result else (),
-        contracts_file=DEMO_CONTRACTS.name,
+        basis=_whatif_basis(db),
         csv_query=_query(
             activity=activity, price=price, savings=savings, term=terms[0] if terms else None
         ),
@@ -795,8 +852,14 @@ def whatif_csv(
 ) -> Response:
     """The what-if table."""
     result, errors = _whatif(db, activity, price, savings, term or [])
+    if result is None and errors:
+        raise HTTPException(400, "; ".join(e["text"] for e in errors))
     if result is None:
-        raise HTTPException(400, "; ".join(e["text"] for e in errors) or "No position yet.")
+        raise HTTPException(
+            404,
+            "Nothing to show yet: the what-if needs finance returns, loaded contracts and a "
+            "settlement run on them.",
+        )
     _export(
         db,
         user.username,

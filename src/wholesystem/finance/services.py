@@ -73,6 +73,7 @@ __all__ = [
     "submission_history",
     "submission_lines",
     "submit_return_csv",
+    "submit_return_xlsx",
     "transfer_sets",
 ]
 
@@ -293,6 +294,35 @@ def submit_return_csv(
     )
     return store_drafts(
         session, drafts, actor=actor, source=source, file_name=file_name, received_on=today
+    )
+
+
+def submit_return_xlsx(
+    session: Session,
+    data: bytes,
+    *,
+    actor: str,
+    organisation: str | None,
+    file_name: str = "",
+    today: date | None = None,
+) -> LoadResult:
+    """Validate an .xlsx return (its first sheet) and store it as new versions (all or nothing).
+
+    Checked exactly like `submit_return_csv`, with faults located by the sheet's own row
+    numbers. Raises `WorkbookError` for an unreadable workbook (corrupt, encrypted, .xls) and
+    `SubmissionError` for every row-level fault, merged cell or formula; stores nothing then.
+    """
+    from wholesystem.finance.xlsx import parse_return_xlsx
+
+    today = today or utcnow().date()
+    drafts = parse_return_xlsx(
+        data,
+        known_orgs=known_org_codes(session),
+        allowed_orgs=None if organisation is None else {organisation},
+        not_after=date(today.year, today.month, 1),
+    )
+    return store_drafts(
+        session, drafts, actor=actor, source="upload", file_name=file_name, received_on=today
     )
 
 

@@ -70,4 +70,14 @@ def register(app: typer.Typer) -> None:
             f"place {result.place}, system {result.system}, at place {share}", highlight=False
         )
 
+    @gv.command("raise-metric-concerns")
+    def raise_metric_concerns() -> None:
+        """Raise a concern for each metric failing its agreed definition (idempotent)."""
+        from wholesystem.config import get_settings
+        from wholesystem.governance.concerns.services import raise_metric_concerns_now
+        from wholesystem.store.db import open_database
+
+        with open_database(get_settings().resolved_database_url) as factory:
+            out.print(raise_metric_concerns_now(factory), highlight=False, soft_wrap=True)
+
     app.add_typer(gv, name="governance")

@@ -7,7 +7,8 @@ nothing is added.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -66,6 +67,8 @@ def load_demo_governance(
     practice = _first(session, "gp_practice", "pcn", "icb")
     vcs = _first(session, "voluntary_sector", "icb")
     start = now.date() - timedelta(days=365)
+    # Members have sat for three years, so the decision history below has its quorums.
+    seated = now.date() - timedelta(days=3 * 365)
 
     def person(
         name: str, org: str, title: str, second: str | None = None, username: str | None = None
@@ -172,7 +175,7 @@ def load_demo_governance(
             role=role,
             member_group=group,
             voting=voting,
-            term_start=start,
+            term_start=seated,
             actor=actor,
             now=now,
         )
@@ -278,6 +281,7 @@ def load_demo_governance(
                 actor=actor,
                 now=now,
             )
+    _decision_history(session, system, place_boards, [p.code for p in places], actor=actor, now=now)
     change = gov.propose_decision(
         session,
         title="Move community ophthalmology into one system-wide service",
@@ -315,6 +319,15 @@ def load_demo_governance(
         actor=actor,
         now=now,
     )
+    from wholesystem.governance.plan.demo import load_demo_plan
+
+    load_demo_plan(session, actor=actor, now=now)
+    from wholesystem.governance.concerns.demo import load_demo_concerns
+
+    load_demo_concerns(session, now=now)
+    from wholesystem.governance.meetings.demo import load_demo_meetings
+
+    load_demo_meetings(session, actor=actor, now=now)
     return (
         f"governance demo: {3 + len(place_boards)} bodies, {len(seats)} seats, "
         f"{2 * len(place_boards) + 2} decisions"
@@ -325,3 +338,81 @@ def _present(session: Session, body: Body) -> list[int]:
     from wholesystem.governance.models import Member
 
     return [m.person_id for m in session.scalars(select(Member).where(Member.body_id == body.id))]
+
+
+# The decisions of the last eight quarters, oldest first: (made at place, made at system)
+# per quarter. About 80/20, as the system aims, with quarters either side of it, so the
+# dashboard's place/system split has a history to chart.
+HISTORY = ((4, 1), (3, 1), (5, 1), (4, 2), (6, 1), (4, 1), (3, 2), (5, 1))
+_PLACE_TITLES = (
+    ("Extend the virtual ward", DecisionKind.investment, "420000"),
+    ("Seven-day integrated discharge team", DecisionKind.service_change, "310000"),
+    ("Carers' respite grants", DecisionKind.commissioning, "90000"),
+    ("Community diabetes clinic in the neighbourhood hub", DecisionKind.investment, "150000"),
+    ("Frailty hub opening hours", DecisionKind.policy, "0"),
+    ("Warm homes referrals from general practice", DecisionKind.commissioning, "60000"),
+)
+_SYSTEM_TITLES = (
+    ("One clinical assessment service for NHS 111", DecisionKind.commissioning, "2400000"),
+    ("Shared staff bank across partners", DecisionKind.policy, "0"),
+    ("Winter urgent and emergency care capacity plan", DecisionKind.investment, "3100000"),
+)
+
+
+def _quarter_start(day: date) -> date:
+    return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+
+
+def _decision_history(
+    session: Session,
+    system: Body,
+    place_boards: Sequence[Body],
+    place_codes: Sequence[str],
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Decisions made in each of the eight quarters before the current one."""
+    quarter = _quarter_start(now.date())
+    starts = []
+    for _ in HISTORY:
+        quarter = _quarter_start(quarter - timedelta(days=1))
+        starts.append(quarter)
+    present = {b.id: _present(session, b) for b in (system, *place_boards)}
+    n = 0
+    for first, (at_place, at_system) in zip(reversed(starts), HISTORY, strict=True):
+        made: list[tuple[Body, list[str], tuple[str, DecisionKind, str]]] = []
+        for i in range(at_place):
+            board = place_boards[(n + i) % len(place_boards)]
+            made.append((board, [board.area_code or ""], _PLACE_TITLES[(n + i) % 6]))
+        made += [(system, list(place_codes), _SYSTEM_TITLES[(n + i) % 3]) for i in range(at_system)]
+        for i, (body, places, (title, kind, value)) in enumerate(made):
+            d = gov.propose_decision(
+                session,
+                title=f"{title} ({first:%B %Y} round)",
+                kind=kind,
+                proposer="Place director" if body is not system else "Chief executive",
+                value=Decimal(value),
+                places=places,
+                reasons="Agreed in the system plan's priorities for the year.",
+                alternatives="Do nothing; a smaller pilot.",
+                actor=actor,
+                now=now,
+            )
+            if gov.latest_version(session, d.id).needs_crg:
+                gov.record_crg(session, d.id, agreed=True, note="Agreed.", actor=actor, now=now)
+            decided = first + timedelta(days=10 + 7 * i)
+            gov.record_decision(
+                session,
+                d.id,
+                body_code=body.code,
+                present=present[body.id],
+                method="consensus",
+                consensus_outcome="approved",
+                decided_on=decided,
+                effective_date=decided + timedelta(days=30),
+                review_date=decided + timedelta(days=365),
+                actor=actor,
+                now=now,
+            )
+        n += at_place + at_system

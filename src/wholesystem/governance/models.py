@@ -46,6 +46,7 @@ class DecisionStatus(StrEnum):
     proposed = "proposed"
     awaiting_crg = "awaiting_crg"
     ready = "ready"
+    deferred = "deferred"
     made = "made"
     rejected = "rejected"
     ratified = "ratified"
@@ -57,6 +58,7 @@ class DecisionStatus(StrEnum):
             DecisionStatus.proposed: "Proposed",
             DecisionStatus.awaiting_crg: "Awaiting CRG agreement",
             DecisionStatus.ready: "Ready for decision",
+            DecisionStatus.deferred: "Deferred",
             DecisionStatus.made: "Made",
             DecisionStatus.rejected: "Rejected",
             DecisionStatus.ratified: "Ratified",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -13,17 +13,21 @@ from wholesystem.governance.interests import GiftOutcome
 from wholesystem.governance.models import CrgStatus, DecisionStatus, DecisionVersion
 from wholesystem.governance.queries import DecisionDetail, DecisionRow, RegisterRow
 from wholesystem.governance.scheme import BodyKind, DecisionKind
-from wholesystem.governance.services import from_pence
+from wholesystem.governance.services import MeetingCheck, from_pence
 
 __all__ = [
     "DECISION_CSV_COLUMNS",
     "REGISTER_CSV_COLUMNS",
+    "changed_fields",
+    "check_conflict_items",
     "decision_csv_rows",
+    "decision_record",
     "decision_summary",
     "decision_table_rows",
     "money",
     "register_csv_rows",
     "register_table_rows",
+    "seat_rows",
     "version_rows",
 ]
 
@@ -81,6 +85,7 @@ def _status_tag(status: str) -> Markup:
         "withdrawn": "grey",
         "awaiting_crg": "yellow",
         "ready": "blue",
+        "deferred": "orange",
         "proposed": "blue",
     }[status]
     return Markup('<strong class="nhsuk-tag nhsuk-tag--{}">{}</strong>').format(
@@ -112,29 +117,36 @@ def decision_table_rows(rows: Sequence[DecisionRow], base: str) -> list[list[dic
     return out
 
 
-def decision_csv_rows(rows: Sequence[DecisionRow]) -> list[list[object]]:
-    return [
-        [
-            r.decision.reference,
-            r.version.version,
-            r.version.title,
-            r.version.kind,
-            r.version.status,
-            r.version.routed_level,
-            r.version.routed_place_code or "",
-            r.body.code if r.body else "",
-            f"{from_pence(r.version.value_pence)}",
-            r.version.crg_status,
-            r.version.needs_ratification,
-            r.version.ratified_on or "",
-            r.version.decided_on or "",
-            r.version.planned_on or "",
-            r.version.effective_date or "",
-            r.version.review_date or "",
-            r.version.proposer,
-        ]
-        for r in rows
+def decision_record(row: DecisionRow) -> dict[str, object]:
+    """One decision at its latest version, keyed by the CSV columns (None where empty).
+
+    The CSV and the JSON API are both built from this, so they always hold the same rows.
+    """
+    v = row.version
+    values: list[object] = [
+        row.decision.reference,
+        v.version,
+        v.title,
+        v.kind,
+        v.status,
+        v.routed_level,
+        v.routed_place_code,
+        row.body.code if row.body else None,
+        from_pence(v.value_pence),
+        v.crg_status,
+        v.needs_ratification,
+        v.ratified_on,
+        v.decided_on,
+        v.planned_on,
+        v.effective_date,
+        v.review_date,
+        v.proposer,
     ]
+    return dict(zip(DECISION_CSV_COLUMNS, values, strict=True))
+
+
+def decision_csv_rows(rows: Sequence[DecisionRow]) -> list[list[object]]:
+    return [["" if value is None else value for value in decision_record(r).values()] for r in rows]
 
 
 def decision_summary(detail: DecisionDetail) -> list[dict[str, Any]]:
@@ -164,7 +176,7 @@ def decision_summary(detail: DecisionDetail) -> list[dict[str, Any]]:
         ("Reasons", v.reasons or "Not recorded"),
         ("Alternatives considered", v.alternatives or "Not recorded"),
         ("Vote or consensus", votes or "Not yet decided"),
-        ("Quorum", v.quorum_note or "Not yet decided"),
+        ("Attendance and quorum", v.quorum_note or "Not yet decided"),
         ("Decided", _day(v.decided_on) or "Not yet"),
         (
             "Statutory ratification",
@@ -184,18 +196,61 @@ def decision_summary(detail: DecisionDetail) -> list[dict[str, Any]]:
     ]
 
 
-def version_rows(versions: Sequence[DecisionVersion]) -> list[list[dict[str, Any]]]:
+# Fields a reader of the history cares about, in the order they are listed as changed.
+_VERSION_FIELDS = {
+    "title": "title",
+    "kind": "kind",
+    "proposer": "proposer",
+    "value_pence": "value",
+    "places": "places",
+    "parties": "parties",
+    "matters": "matters",
+    "reserved_matters": "reserved matters",
+    "reasons": "reasons",
+    "alternatives": "alternatives",
+    "routed_level": "level",
+    "routed_body_id": "decision maker",
+    "status": "status",
+    "crg_status": "CRG",
+    "method": "vote or consensus",
+    "decided_on": "decided",
+    "planned_on": "planned date",
+    "effective_date": "effective date",
+    "review_date": "review date",
+    "progress": "progress",
+    "ratified_on": "ratification",
+}
+
+
+def changed_fields(before: DecisionVersion | None, after: DecisionVersion) -> list[str]:
+    """What a version changed against the one before it (everything, for the first)."""
+    if before is None:
+        return ["proposed"]
     return [
-        [
-            {"text": str(v.version), "format": "numeric"},
-            {"text": v.recorded_at.strftime("%-d %b %Y %H:%M")},
-            {"text": v.recorded_by},
-            {"text": DecisionStatus(v.status).label},
-            {"text": money(v.value_pence), "format": "numeric"},
-            {"text": v.change_note},
-        ]
-        for v in reversed(versions)
+        label
+        for key, label in _VERSION_FIELDS.items()
+        if getattr(before, key) != getattr(after, key)
     ]
+
+
+def version_rows(versions: Sequence[DecisionVersion]) -> list[list[dict[str, Any]]]:
+    """The full history, newest first, each with what it changed."""
+    rows: list[list[dict[str, Any]]] = []
+    previous: DecisionVersion | None = None
+    for v in versions:
+        rows.append(
+            [
+                {"text": str(v.version), "format": "numeric"},
+                {"text": v.recorded_at.strftime("%-d %b %Y %H:%M")},
+                {"text": v.recorded_by},
+                {"text": DecisionStatus(v.status).label},
+                {"text": money(v.value_pence), "format": "numeric"},
+                {"text": ", ".join(changed_fields(previous, v)) or "nothing"},
+                {"text": v.change_note},
+            ]
+        )
+        previous = v
+    return list(reversed(rows))
 
 
 def conflict_rows(detail: DecisionDetail) -> list[list[dict[str, Any]]]:
@@ -205,9 +260,83 @@ def conflict_rows(detail: DecisionDetail) -> list[list[dict[str, Any]]]:
             {"text": InterestCategory(c.category).label if c.category else "Employer is a party"},
             {"text": c.reason},
             {"text": "; ".join(Management(m).label for m in c.management)},
+            {"text": f"Version {c.version}"},
         ]
         for c, person in detail.conflicts
     ]
+
+
+def check_conflict_items(
+    check: MeetingCheck, chosen: Mapping[int, Sequence[str]] | None = None
+) -> list[dict[str, Any]]:
+    """Each conflicted member present, their reasons and the proposed management.
+
+    The options are ticked as proposed, or as the chair ``chosen`` when the form comes back
+    with a problem (so their choices are not lost).
+
+    A member may be conflicted more than once (an interest and an employer that is a party);
+    the chair confirms one management per member, the union of what is proposed.
+    """
+    order = list(Management)
+    people: dict[int, dict[str, Any]] = {}
+    for c in check.conflicts:
+        entry = people.setdefault(
+            c.person_id,
+            {"person_id": c.person_id, "name": c.name, "reasons": [], "proposed": set()},
+        )
+        entry["reasons"].append(c.reason)
+        entry["proposed"].update(c.management)
+    out = []
+    for entry in people.values():
+        proposed = sorted(entry["proposed"], key=order.index)
+        out.append(
+            {
+                "person_id": entry["person_id"],
+                "name": entry["name"],
+                "reasons": entry["reasons"],
+                "proposed": "; ".join(m.label for m in proposed),
+                "options": [
+                    {
+                        "value": m.value,
+                        "text": m.label,
+                        "checked": (
+                            m.value in chosen[entry["person_id"]]
+                            if chosen is not None and entry["person_id"] in chosen
+                            else m in proposed
+                        ),
+                    }
+                    for m in order
+                    if m is not Management.no_vote  # never optional: shown as fixed text
+                ],
+            }
+        )
+    return out
+
+
+def seat_rows(check: MeetingCheck) -> list[list[dict[str, Any]]]:
+    """The members present and what each may do on this decision."""
+    rows: list[list[dict[str, Any]]] = []
+    for s in check.seats:
+        if s.person_id not in check.present:
+            continue
+        if s.person_id in check.excluded:
+            standing = Markup(
+                '<strong class="nhsuk-tag nhsuk-tag--red">Excluded: conflict</strong>'
+            )
+        elif s.voting:
+            standing = Markup('<strong class="nhsuk-tag nhsuk-tag--green">Votes</strong>')
+        else:
+            standing = Markup('<strong class="nhsuk-tag nhsuk-tag--grey">Non-voting</strong>')
+        rows.append(
+            [
+                {"text": s.name},
+                {"text": s.role},
+                {"text": s.group.replace("_", " ")},
+                {"text": s.organisation_code},
+                {"html": standing},
+            ]
+        )
+    return rows
 
 
 def _about(row: RegisterRow) -> str:

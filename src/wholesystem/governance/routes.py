@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -15,21 +16,24 @@ from wholesystem.access import audit
 from wholesystem.access.permissions import Permission
 from wholesystem.access.web import CurrentUser, current_time, require
 from wholesystem.governance import services as gov
-from wholesystem.governance.conflicts import InterestCategory
-from wholesystem.governance.models import DecisionStatus
+from wholesystem.governance.conflicts import InterestCategory, Management
+from wholesystem.governance.models import CrgStatus, DecisionStatus
 from wholesystem.governance.presenters import (
     DECISION_CSV_COLUMNS,
     REGISTER_CSV_COLUMNS,
     body_kind_label,
+    check_conflict_items,
     conflict_rows,
     decision_csv_rows,
     decision_summary,
     decision_table_rows,
     register_csv_rows,
     register_table_rows,
+    seat_rows,
     version_rows,
 )
 from wholesystem.governance.queries import (
+    DecisionDetail,
     DecisionFilters,
     bodies_with_members,
     decision_by_reference,
@@ -40,7 +44,7 @@ from wholesystem.governance.scheme import DecisionKind
 from wholesystem.web.csvfiles import csv_response
 from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
 
-__all__ = ["public_router", "router"]
+__all__ = ["decision_filters", "public_router", "router"]
 
 router = APIRouter(include_in_schema=False)
 public_router = APIRouter(include_in_schema=False)
@@ -54,9 +58,10 @@ _PUBLIC = Crumb("Published governance", "/public/governance/decisions")
 Q16 = Annotated[str | None, Query(max_length=32)]
 
 
-def _filters(
+def decision_filters(
     body: str | None, place: str | None, kind: str | None, status: str | None
 ) -> DecisionFilters:
+    """The register's filters from the query string; an unknown kind or status is a 400."""
     if kind and kind not in {k.value for k in DecisionKind}:
         raise HTTPException(400, f"'{kind}' is not a kind of decision.")
     if status and status not in {s.value for s in DecisionStatus}:
@@ -89,7 +94,7 @@ def _register_page(
     kind: str | None,
     status: str | None,
 ) -> Response:
-    f = _filters(body, place, kind, status)
+    f = decision_filters(body, place, kind, status)
     rows = list_decisions(db, f)
     if public:
         rows = [r for r in rows if r.version.status not in {"withdrawn"}]
@@ -213,7 +218,7 @@ def decisions_csv(
     db: Db, user: Viewer, body: Q16 = None, place: Q16 = None, kind: Q16 = None, status: Q16 = None
 ) -> Response:
     """The register as CSV, with the same filters."""
-    rows = list_decisions(db, _filters(body, place, kind, status))
+    rows = list_decisions(db, decision_filters(body, place, kind, status))
     return csv_response("decisions.csv", DECISION_CSV_COLUMNS, decision_csv_rows(rows))
 
 
@@ -309,27 +314,52 @@ def _detail_page(
     public: bool,
     can_manage: bool = False,
     error: str | None = None,
+    error_field: str = "note",
     status_code: int = 200,
 ) -> Response:
     detail = decision_by_reference(db, reference)
     if detail is None or (public and detail.row.version.status == "withdrawn"):
         raise HTTPException(404, f"There is no decision {reference}.")
     v = detail.row.version
+    now = current_time(request.app)
+    status = DecisionStatus(v.status)
+    made = status in {DecisionStatus.made, DecisionStatus.ratified}
     return render(
         request,
         "governance/decision.html",
         PageMeta(f"{reference}: {v.title}", breadcrumbs=(_HOME, _PUBLIC if public else _GOV)),
-        data_as_at=current_time(request.app),
+        data_as_at=now,
         status_code=status_code,
         reference=reference,
         title=v.title,
         summary=decision_summary(detail),
         versions=version_rows(detail.versions),
         conflicts=conflict_rows(detail),
-        votes=[[{"text": p.name}, {"text": vote.vote}] for vote, p in detail.votes],
+        votes=[
+            [{"text": p.name}, {"text": vote.vote}, {"text": f"Version {vote.version}"}]
+            for vote, p in detail.votes
+        ],
         public=public,
+        # anyone may ask in public about a decision (governance/concerns: challenge)
+        question_href="/public/governance/questions?"
+        + urlencode({"subject_kind": "decision", "subject_ref": reference}),
         error=error,
+        error_field=error_field,
+        today=now.date().isoformat(),
         crg_open=can_manage and v.needs_crg and v.status == "awaiting_crg",
+        decide_open=can_manage and status in gov.OPEN_STATUSES,
+        withdraw_open=can_manage and status in gov.OPEN_STATUSES,
+        ratify_open=can_manage and status is DecisionStatus.made and v.needs_ratification,
+        dates_open=can_manage and made,
+        progress_open=can_manage and made,
+        accountable=[
+            {"value": o.code, "text": f"{o.name} ({o.code})"}
+            for o in gov.accountable_organisations(db)
+        ],
+        form={
+            "effective_date": v.effective_date.isoformat() if v.effective_date else "",
+            "review_date": v.review_date.isoformat() if v.review_date else "",
+        },
     )
 
 
@@ -370,6 +400,334 @@ def decision_crg(
         )
     db.commit()
     return RedirectResponse(f"/governance/decisions/{reference}", status_code=303)
+
+
+# --------------------------------------------------------------- taking the decision
+
+
+def _decision_or_404(db: Session, reference: str) -> DecisionDetail:
+    detail = decision_by_reference(db, reference)
+    if detail is None:
+        raise HTTPException(404, f"There is no decision {reference}.")
+    return detail
+
+
+def _person_ids(values: list[str]) -> list[int]:
+    try:
+        return [int(v) for v in values if v.strip()]
+    except ValueError:
+        raise gov.GovernanceError("attendance is a list of person ids") from None
+
+
+def _day_or_none(text: str, what: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise gov.GovernanceError(f"give the {what} as YYYY-MM-DD, not {text!r}") from None
+
+
+def _decide_page(
+    request: Request,
+    db: Session,
+    detail: DecisionDetail,
+    *,
+    body_code: str | None,
+    on: date,
+    present: list[int],
+    checked: bool,
+    errors: list[str] | None = None,
+    form: dict[str, str] | None = None,
+    manage: dict[int, list[str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The form to take a decision: meeting, attendance, conflicts, quorum, then the vote."""
+    v = detail.row.version
+    bodies = [b for b, _ in bodies_with_members(db)]
+    routed = detail.row.body.code if detail.row.body else None
+    code = body_code or routed or (bodies[0].code if bodies else None)
+    if code is None:
+        raise gov.GovernanceError("no governance body has been set up to take decisions")
+    check = gov.check_meeting(db, detail.row.decision.id, body_code=code, present=present, on=on)
+    chosen = set(check.present) if checked else set()
+    form = form or {}
+    return render(
+        request,
+        "governance/decision_decide.html",
+        PageMeta(
+            f"Take decision {detail.row.decision.reference}",
+            breadcrumbs=(
+                _HOME,
+                _GOV,
+                Crumb("Decision register", "/governance/decisions"),
+                Crumb(
+                    detail.row.decision.reference,
+                    f"/governance/decisions/{detail.row.decision.reference}",
+                ),
+            ),
+        ),
+        data_as_at=current_time(request.app),
+        status_code=status_code,
+        reference=detail.row.decision.reference,
+        title=v.title,
+        routed_to=detail.row.body.name if detail.row.body else "No body set up",
+        routing=v.routing_explanation,
+        crg=CrgStatus(v.crg_status).label,
+        errors=[{"text": e, "href": "#method"} for e in errors or []],
+        bodies=[
+            {"value": b.code, "text": b.name, "selected": b.code == check.body.code} for b in bodies
+        ],
+        body_code=check.body.code,
+        on=on.isoformat(),
+        seats=[
+            {
+                "value": str(s.person_id),
+                "text": s.name,
+                "hint": f"{s.role} ({s.group.replace('_', ' ')}, "
+                + ("voting" if s.voting else "non-voting")
+                + ")",
+                "checked": s.person_id in chosen,
+            }
+            for s in check.seats
+        ],
+        checked=checked,
+        present=list(check.present),
+        problems=list(check.problems),
+        quorum=check.quorum.explanation,
+        quorate=check.quorum.quorate,
+        seat_rows=seat_rows(check),
+        conflicts=check_conflict_items(check, manage),
+        eligible=[
+            {
+                "person_id": pid,
+                "name": check.name_of(pid),
+                "items": [
+                    {"value": x, "text": x.capitalize(), "checked": form.get(f"vote-{pid}") == x}
+                    for x in ("for", "against", "abstain")
+                ],
+            }
+            for pid in check.eligible
+        ],
+        form=form,
+        methods=[
+            {"value": "vote", "text": "By vote", "checked": form.get("method") == "vote"},
+            {
+                "value": "consensus",
+                "text": "By consensus (no individual votes)",
+                "checked": form.get("method") == "consensus",
+            },
+        ],
+        outcomes=[
+            {"value": o, "text": o.capitalize(), "checked": form.get("outcome") == o}
+            for o in gov.OUTCOMES
+        ],
+    )
+
+
+@router.get("/governance/decisions/{reference}/decide", response_class=HTMLResponse)
+def decide_form(
+    request: Request,
+    reference: str,
+    db: Db,
+    user: Lead,
+    body: Q16 = None,
+    on: Annotated[str | None, Query(max_length=10)] = None,
+    present: Annotated[list[str] | None, Query(max_length=200)] = None,
+    checked: Annotated[str | None, Query(max_length=1)] = None,
+) -> Response:
+    """Take a decision at a meeting: attendance ticked, then conflicts and quorum re-checked."""
+    detail = _decision_or_404(db, reference)
+    try:
+        day = _day_or_none(on or "", "meeting date") or current_time(request.app).date()
+        people = _person_ids(present or [])
+        return _decide_page(
+            request, db, detail, body_code=body, on=day, present=people, checked=bool(checked)
+        )
+    except gov.GovernanceError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+@router.post("/governance/decisions/{reference}/decide", response_class=HTMLResponse)
+async def decide(request: Request, reference: str, db: Db, user: Lead) -> Response:
+    """Record the decision: conflicts' management confirmed, votes or consensus, outcome."""
+    detail = _decision_or_404(db, reference)
+    raw = await request.form()
+    form = {k: str(v) for k, v in raw.items() if k != "csrf_token" and isinstance(v, str)}
+    now = current_time(request.app)
+    body_code = form.get("body", "")
+    try:
+        day = _day_or_none(form.get("on", ""), "meeting date") or now.date()
+    except gov.GovernanceError as exc:
+        raise HTTPException(400, str(exc)) from None
+    try:
+        present = _person_ids([str(p) for p in raw.getlist("present")])
+    except gov.GovernanceError as exc:
+        raise HTTPException(400, str(exc)) from None
+    ticked: dict[int, list[str]] = {}  # the chair's choices, kept if the form comes back
+    try:
+        votes: dict[int, str] = {}
+        for key, value in form.items():
+            if key.startswith("vote-") and value:
+                votes[_person_ids([key.removeprefix("vote-")])[0]] = value
+        management: dict[int, list[Management]] = {}
+        for pid in _person_ids([str(p) for p in raw.getlist("conflicted")]):
+            ticked[pid] = [str(m) for m in raw.getlist(f"manage-{pid}")]
+            try:
+                chosen = [Management(m) for m in ticked[pid]]
+            except ValueError:
+                raise gov.GovernanceError("unknown way of managing a conflict") from None
+            # Not voting is not optional for a conflicted member: the form shows it as fixed.
+            management[pid] = [*chosen, Management.no_vote]
+        method = form.get("method", "")
+        gov.record_decision(
+            db,
+            detail.row.decision.id,
+            body_code=body_code,
+            present=present,
+            method=method,
+            decided_on=day,
+            votes=votes if method == "vote" else {},
+            consensus_outcome=form.get("outcome") if method == "consensus" else None,
+            management=management,
+            chair_confirmed=form.get("confirm") == "yes",
+            note=form.get("note", ""),
+            effective_date=_day_or_none(form.get("effective_date", ""), "effective date"),
+            review_date=_day_or_none(form.get("review_date", ""), "review date"),
+            actor=user.username,
+            now=now,
+        )
+    except gov.GovernanceError as exc:
+        db.rollback()
+        try:
+            return _decide_page(
+                request,
+                db,
+                detail,
+                body_code=body_code,
+                on=day,
+                present=present,
+                checked=True,
+                errors=[str(exc)],
+                form=form,
+                manage=ticked,
+                status_code=400,
+            )
+        except gov.GovernanceError as again:  # the body itself is unknown
+            raise HTTPException(400, str(again)) from None
+    db.commit()
+    return RedirectResponse(f"/governance/decisions/{reference}", status_code=303)
+
+
+def _after_decision(
+    request: Request,
+    db: Session,
+    reference: str,
+    change: Callable[[int, datetime], object],
+    field: str,
+) -> Response:
+    """Apply one change to a decision; on refusal, the page again with the reason."""
+    detail = _decision_or_404(db, reference)
+    try:
+        change(detail.row.decision.id, current_time(request.app))
+    except gov.GovernanceError as exc:
+        db.rollback()
+        return _detail_page(
+            request,
+            db,
+            reference,
+            public=False,
+            can_manage=True,
+            error=str(exc),
+            error_field=field,
+            status_code=400,
+        )
+    db.commit()
+    return RedirectResponse(f"/governance/decisions/{reference}", status_code=303)
+
+
+@router.post("/governance/decisions/{reference}/ratify", response_class=HTMLResponse)
+def decision_ratify(
+    request: Request,
+    reference: str,
+    db: Db,
+    user: Lead,
+    organisation: Annotated[str, Form(max_length=16)] = "",
+    ratified_on: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Record statutory ratification by the accountable body."""
+
+    def change(decision_id: int, now: datetime) -> object:
+        day = _day_or_none(ratified_on, "ratification date")
+        if day is None:
+            raise gov.GovernanceError("give the date of ratification")
+        return gov.ratify_decision(
+            db,
+            decision_id,
+            organisation_code=organisation,
+            ratified_on=day,
+            actor=user.username,
+            now=now,
+        )
+
+    return _after_decision(request, db, reference, change, "organisation")
+
+
+@router.post("/governance/decisions/{reference}/dates", response_class=HTMLResponse)
+def decision_dates(
+    request: Request,
+    reference: str,
+    db: Db,
+    user: Lead,
+    effective_date: Annotated[str, Form(max_length=10)] = "",
+    review_date: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Set the effective and review dates of a decision that has been made."""
+
+    def change(decision_id: int, now: datetime) -> object:
+        return gov.set_dates(
+            db,
+            decision_id,
+            effective_date=_day_or_none(effective_date, "effective date"),
+            review_date=_day_or_none(review_date, "review date"),
+            actor=user.username,
+            now=now,
+        )
+
+    return _after_decision(request, db, reference, change, "effective_date")
+
+
+@router.post("/governance/decisions/{reference}/progress", response_class=HTMLResponse)
+def decision_progress(
+    request: Request,
+    reference: str,
+    db: Db,
+    user: Lead,
+    progress: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Record progress on a decision that has been made."""
+
+    def change(decision_id: int, now: datetime) -> object:
+        return gov.update_progress(db, decision_id, progress=progress, actor=user.username, now=now)
+
+    return _after_decision(request, db, reference, change, "progress")
+
+
+@router.post("/governance/decisions/{reference}/withdraw", response_class=HTMLResponse)
+def decision_withdraw(
+    request: Request,
+    reference: str,
+    db: Db,
+    user: Lead,
+    reason: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Withdraw a proposal that has not been decided."""
+
+    def change(decision_id: int, now: datetime) -> object:
+        return gov.withdraw_decision(db, decision_id, reason=reason, actor=user.username, now=now)
+
+    return _after_decision(request, db, reference, change, "reason")
 
 
 # ------------------------------------------------------------------------- interests
@@ -528,7 +886,7 @@ def public_decisions_csv(
 ) -> Response:
     rows = [
         r
-        for r in list_decisions(db, _filters(body, place, kind, status))
+        for r in list_decisions(db, decision_filters(body, place, kind, status))
         if r.version.status != "withdrawn"
     ]
     return csv_response("decisions.csv", DECISION_CSV_COLUMNS, decision_csv_rows(rows))
@@ -546,7 +904,7 @@ def forward_plan(request: Request, db: Db) -> Response:
     rows = [
         r
         for r in list_decisions(db, DecisionFilters())
-        if r.version.status in {"proposed", "awaiting_crg", "ready"}
+        if r.version.status in {"proposed", "awaiting_crg", "ready", "deferred"}
         and r.version.planned_on is not None
         and r.version.planned_on >= now.date()
     ]

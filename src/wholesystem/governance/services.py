@@ -60,11 +60,16 @@ from wholesystem.governance.scheme import BodyKind, DecisionKind, Scheme, load_s
 __all__ = [
     "DECISION_BODY_KINDS",
     "MEMBER_GROUPS",
+    "OUTCOMES",
     "GovernanceError",
     "MadeDecision",
+    "MeetingCheck",
+    "Seat",
+    "accountable_organisations",
     "add_member",
     "amend_decision",
     "annual_declaration",
+    "check_meeting",
     "create_body",
     "create_person",
     "current_scheme",
@@ -79,6 +84,7 @@ __all__ = [
     "record_crg",
     "record_decision",
     "record_gift",
+    "set_dates",
     "to_pence",
     "update_progress",
     "versions",
@@ -101,7 +107,12 @@ DECISION_BODY_KINDS = {
     BodyKind.system_board: RouteLevel.system,
     BodyKind.place_board: RouteLevel.place,
 }
-OPEN_STATUSES = {DecisionStatus.proposed, DecisionStatus.awaiting_crg, DecisionStatus.ready}
+OPEN_STATUSES = {
+    DecisionStatus.proposed,
+    DecisionStatus.awaiting_crg,
+    DecisionStatus.ready,
+    DecisionStatus.deferred,  # deferred by a meeting: taken again at a later one
+}
 
 
 class GovernanceError(ValueError):
@@ -824,10 +835,193 @@ def decision_conflicts(
 
 
 @dataclass(frozen=True)
+class Seat:
+    """A current member of a body, as the attendance form lists them."""
+
+    person_id: int
+    name: str
+    role: str
+    group: str
+    voting: bool
+    organisation_code: str
+
+
+@dataclass(frozen=True)
+class MeetingCheck:
+    """What a body would face taking a decision with ``present`` attending on a day.
+
+    ``blocking`` holds the reasons it may not take the decision at all (status, delegated
+    authority, CRG agreement, attendees who are not members); quorum is re-checked with the
+    conflicted members excluded; ``eligible`` are those present who may vote.
+    """
+
+    body: Body
+    seats: tuple[Seat, ...]
+    present: tuple[int, ...]
+    blocking: tuple[str, ...]
+    conflicts: tuple[Conflict, ...]
+    excluded: frozenset[int]
+    quorum: QuorumResult
+    eligible: tuple[int, ...]
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Every reason the decision would be refused now (quorum last)."""
+        return self.blocking + (() if self.quorum.quorate else (self.quorum.explanation,))
+
+    def name_of(self, person_id: int) -> str:
+        return next((s.name for s in self.seats if s.person_id == person_id), str(person_id))
+
+
+def check_meeting(
+    session: Session,
+    decision_id: int,
+    *,
+    body_code: str,
+    present: Sequence[int],
+    on: date,
+    scheme: Scheme | None = None,
+) -> MeetingCheck:
+    """Check, without writing, whether ``body_code`` may take the decision now.
+
+    Used live by the decision form (attendance ticked, conflicts and quorum shown before the
+    vote) and by :func:`record_decision`, so both apply the same rules. Refuses only an
+    unknown body; every other problem is reported in the result.
+    """
+    scheme = scheme or current_scheme()
+    latest = latest_version(session, decision_id)
+    body = session.scalar(select(Body).where(Body.code == body_code, Body.active.is_(True)))
+    if body is None:
+        raise GovernanceError(f"there is no body {body_code!r}")
+    kind = BodyKind(body.kind)
+    blocking: list[str] = []
+    status = DecisionStatus(latest.status)
+    if status not in OPEN_STATUSES:
+        blocking.append(f"the decision is already {status.label.lower()}")
+    level = DECISION_BODY_KINDS.get(kind)
+    if level is None:
+        blocking.append(
+            f"a {kind.label.lower()} has no delegated authority to make decisions in the register"
+        )
+    else:
+        route = Route(
+            RouteLevel(latest.routed_level),
+            latest.routed_place_code,
+            latest.needs_crg,
+            latest.needs_ratification,
+            (),
+        )
+        problem = authority_problem(route, body_level=level, body_place_code=body.area_code)
+        if problem:
+            blocking.append(problem)
+    if latest.needs_crg and latest.crg_status != CrgStatus.agreed.value:
+        blocking.append(
+            "this decision changes patient care: the clinical reference "
+            "group's agreement must be recorded first"
+        )
+    members = _member_facts(session, body.id, on)
+    strangers = sorted(set(present) - set(members))
+    if strangers:
+        blocking.append(
+            f"not current members of {body.name}: person ids " + ", ".join(map(str, strangers))
+        )
+    attending = {pid: members[pid] for pid in dict.fromkeys(present) if pid in members}
+    item = ItemFacts(tuple(latest.parties), tuple(latest.matters), on)
+    conflicts = tuple(detect_conflicts([f for _, f in attending.values()], item))
+    excluded = excluded_from_vote(conflicts)
+    quorum = check_quorum(
+        scheme.quorum_for(kind),
+        [Attendee(pid, m.voting, m.member_group) for pid, (m, _) in attending.items()],
+        excluded,
+    )
+    persons = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(list(members))))}
+    seats = tuple(
+        sorted(
+            (
+                Seat(
+                    pid,
+                    facts.name,
+                    member.role,
+                    member.member_group,
+                    member.voting,
+                    persons[pid].organisation_code,
+                )
+                for pid, (member, facts) in members.items()
+            ),
+            key=lambda s: (not s.voting, s.name),
+        )
+    )
+    eligible = tuple(pid for pid, (m, _) in attending.items() if m.voting and pid not in excluded)
+    return MeetingCheck(
+        body,
+        seats,
+        tuple(attending),
+        tuple(blocking),
+        conflicts,
+        excluded,
+        quorum,
+        eligible,
+    )
+
+
+@dataclass(frozen=True)
 class MadeDecision:
     version: DecisionVersion
     conflicts: list[Conflict]
     quorum: QuorumResult
+
+
+OUTCOMES = ("approved", "rejected", "deferred")
+
+
+def _confirmed_management(
+    check: MeetingCheck,
+    management: Mapping[int, Iterable[Management]] | None,
+    chair_confirmed: bool,
+) -> dict[int, tuple[Management, ...]]:
+    """The management the chair confirmed for each conflicted member (default: proposed)."""
+    conflicted = {c.person_id for c in check.conflicts}
+    proposed: dict[int, set[Management]] = {}
+    for c in check.conflicts:
+        proposed.setdefault(c.person_id, set()).update(c.management)
+    if not conflicted:
+        if management:
+            raise GovernanceError(
+                "management was given for members with no detected conflict: person ids "
+                + ", ".join(map(str, sorted(management)))
+            )
+        return {}
+    if not chair_confirmed:
+        raise GovernanceError(
+            "the chair must confirm how each conflict of interest is managed before the "
+            "decision is taken"
+        )
+    if management is None:
+        chosen = proposed
+    else:
+        stray = sorted(set(management) - conflicted)
+        if stray:
+            raise GovernanceError(
+                "management was given for members with no detected conflict: "
+                + ", ".join(check.name_of(p) for p in stray)
+            )
+        unconfirmed = sorted(conflicted - set(management))
+        if unconfirmed:
+            # The chair confirms every conflict: none is managed by default behind their back.
+            raise GovernanceError(
+                "confirm how the conflict of each conflicted member is managed; missing: "
+                + ", ".join(check.name_of(p) for p in unconfirmed)
+            )
+        chosen = {pid: set(management[pid]) for pid in conflicted}
+    for pid, actions in chosen.items():
+        # The issue's rule and the NHS guidance: a conflicted member never votes.
+        if Management.no_vote not in actions:
+            raise GovernanceError(
+                f"{check.name_of(pid)} has a conflict of interest and must be excluded from "
+                "the vote; the management has to include 'does not vote'"
+            )
+    order = list(Management)
+    return {pid: tuple(sorted(a, key=order.index)) for pid, a in chosen.items()}
 
 
 def record_decision(
@@ -844,112 +1038,117 @@ def record_decision(
     consensus_outcome: str | None = None,
     effective_date: date | None = None,
     review_date: date | None = None,
+    management: Mapping[int, Iterable[Management]] | None = None,
+    chair_confirmed: bool = True,
+    note: str = "",
     scheme: Scheme | None = None,
 ) -> MadeDecision:
-    """Record a decision as made by ``body_code`` at a meeting with ``present`` attending.
+    """Record a decision as taken by ``body_code`` at a meeting with ``present`` attending.
+
+    The outcome is approved or rejected (from the votes, or the consensus), or deferred to a
+    later meeting (by consensus, with the reason in ``note``; it stays open). Conflicts are
+    detected among those present and recorded with the management the chair confirmed
+    (``management``, person id → actions; the proposed management when None), which must
+    always include not voting.
 
     Refused, with nothing changed, when: the body lacks the delegated authority; the CRG has
     not agreed a change to care; someone present or voting is not a current member; a member
-    excluded for a conflict votes; or the meeting is not quorate once the excluded are left
-    out. Detected conflicts are recorded with their management (every one: no vote).
+    excluded for a conflict votes; an eligible member's vote is missing; the chair has not
+    confirmed the management of the conflicts; or the meeting is not quorate once the
+    excluded are left out.
     """
-    scheme = scheme or current_scheme()
     votes = dict(votes or {})
+    if decided_on > now.date():
+        raise GovernanceError("a decision cannot be recorded as taken on a future date")
     latest = latest_version(session, decision_id)
     status = DecisionStatus(latest.status)
     if status not in OPEN_STATUSES:
         raise GovernanceError(f"the decision is already {status.label.lower()}")
-    body = session.scalar(select(Body).where(Body.code == body_code))
-    if body is None:
-        raise GovernanceError(f"there is no body {body_code!r}")
-    kind = BodyKind(body.kind)
-    level = DECISION_BODY_KINDS.get(kind)
-    if level is None:
-        raise GovernanceError(
-            f"a {kind.label.lower()} has no delegated authority to make decisions in the register"
-        )
-    route = Route(
-        RouteLevel(latest.routed_level),
-        latest.routed_place_code,
-        latest.needs_crg,
-        latest.needs_ratification,
-        (),
+    check = check_meeting(
+        session, decision_id, body_code=body_code, present=present, on=decided_on, scheme=scheme
     )
-    problem = authority_problem(route, body_level=level, body_place_code=body.area_code)
-    if problem:
-        raise GovernanceError(problem)
-    if latest.needs_crg and latest.crg_status != CrgStatus.agreed.value:
-        raise GovernanceError(
-            "this decision changes patient care: the clinical reference "
-            "group's agreement must be recorded first"
-        )
-    members = _member_facts(session, body.id, decided_on)
-    strangers = sorted(set(present) - set(members))
-    if strangers:
-        raise GovernanceError(
-            f"not current members of {body.name}: person ids " + ", ".join(map(str, strangers))
-        )
-    attending = {pid: members[pid] for pid in present}
-    item = ItemFacts(tuple(latest.parties), tuple(latest.matters), decided_on)
-    conflicts = detect_conflicts([f for _, f in attending.values()], item)
-    excluded = excluded_from_vote(conflicts)
+    if check.blocking:
+        raise GovernanceError(check.blocking[0])
+    body = check.body
+    seats = {s.person_id: s for s in check.seats}
     for pid, vote in votes.items():
         if vote not in {"for", "against", "abstain"}:
             raise GovernanceError(f"a vote is for, against or abstain, not {vote!r}")
-        if pid not in attending:
+        if pid not in check.present:
             raise GovernanceError(f"person {pid} did not attend and cannot vote")
-        if not attending[pid][0].voting:
-            raise GovernanceError(f"{attending[pid][1].name} is not a voting member")
-        if pid in excluded:
-            reason = next(c.reason for c in conflicts if c.person_id == pid)
+        if not seats[pid].voting:
+            raise GovernanceError(f"{seats[pid].name} is not a voting member")
+        if pid in check.excluded:
+            reason = next(c.reason for c in check.conflicts if c.person_id == pid)
             raise GovernanceError(
-                f"{attending[pid][1].name} is excluded from the vote "
-                f"(conflict of interest: {reason})"
+                f"{seats[pid].name} is excluded from the vote (conflict of interest: {reason})"
             )
-    rule = scheme.quorum_for(kind)
-    quorum = check_quorum(
-        rule,
-        [Attendee(pid, m.voting, m.member_group) for pid, (m, _) in attending.items()],
-        excluded,
-    )
-    if not quorum.quorate:
-        raise GovernanceError(quorum.explanation)
+    managed = _confirmed_management(check, management, chair_confirmed)
+    if not check.quorum.quorate:
+        raise GovernanceError(check.quorum.explanation)
+    outcome: str
     if method == "vote":
         if not votes:
             raise GovernanceError("record the votes, or record the decision by consensus")
+        missing = [p for p in check.eligible if p not in votes]
+        if missing:
+            raise GovernanceError(
+                "record a vote (for, against or abstain) for every eligible member present; "
+                "missing: " + ", ".join(seats[p].name for p in missing)
+            )
         tally: dict[str, int | None] = {
             v: sum(1 for x in votes.values() if x == v) for v in ("for", "against", "abstain")
         }
-        approved = (tally["for"] or 0) > (tally["against"] or 0)
+        outcome = "approved" if (tally["for"] or 0) > (tally["against"] or 0) else "rejected"
     elif method == "consensus":
         if votes:
             raise GovernanceError("a consensus decision has no individual votes")
-        if consensus_outcome not in {"approved", "rejected"}:
-            raise GovernanceError("say whether the consensus approved or rejected it")
+        if consensus_outcome not in OUTCOMES:
+            raise GovernanceError("say whether the consensus approved, rejected or deferred it")
         tally = {"for": None, "against": None, "abstain": None}
-        approved = consensus_outcome == "approved"
+        outcome = consensus_outcome
     else:
         raise GovernanceError("the method is vote or consensus")
+    if outcome == "deferred":
+        if not note.strip():
+            raise GovernanceError("give the reason for deferring the decision")
+        if effective_date or review_date:
+            raise GovernanceError("a deferred decision has no effective or review date yet")
     if review_date and effective_date and review_date < effective_date:
         raise GovernanceError("the review date cannot come before the effective date")
+    if effective_date and effective_date < decided_on:
+        raise GovernanceError("the effective date cannot come before the decision")
+    attendance = "Present: " + ", ".join(seats[p].name for p in check.present) + ". "
+    change_note = {
+        "approved": f"Approved by {body.name}.",
+        "rejected": f"Rejected by {body.name}.",
+        "deferred": f"Deferred by {body.name}: {note.strip()}",
+    }[outcome]
+    if outcome != "deferred" and note.strip():
+        change_note += f" {note.strip()}"
+    new_status = {
+        "approved": DecisionStatus.made,
+        "rejected": DecisionStatus.rejected,
+        "deferred": DecisionStatus.deferred,
+    }[outcome]
     row = _new_version(
         session,
         latest,
         actor=actor,
         now=now,
-        change_note=f"{'Approved' if approved else 'Rejected'} by {body.name}.",
-        status=(DecisionStatus.made if approved else DecisionStatus.rejected).value,
+        change_note=change_note,
+        status=new_status.value,
         routed_body_id=body.id,
         method=method,
         votes_for=tally["for"],
         votes_against=tally["against"],
         votes_abstain=tally["abstain"],
-        quorum_note=quorum.explanation,
-        decided_on=decided_on,
+        quorum_note=attendance + check.quorum.explanation,
+        decided_on=None if outcome == "deferred" else decided_on,
         effective_date=effective_date,
         review_date=review_date,
     )
-    for conflict in conflicts:
+    for conflict in check.conflicts:
         session.add(
             DecisionConflict(
                 decision_id=decision_id,
@@ -959,7 +1158,7 @@ def record_decision(
                 category=conflict.category.value if conflict.category else None,
                 interest_id=conflict.interest_id,
                 reason=conflict.reason,
-                management=[m.value for m in conflict.management],
+                management=[m.value for m in managed[conflict.person_id]],
                 recorded_at=now,
                 recorded_by=actor,
             )
@@ -984,13 +1183,16 @@ def record_decision(
         now,
         {
             "body": body.code,
-            "approved": approved,
+            "outcome": outcome,
+            "approved": outcome == "approved",
             "method": method,
-            "excluded": sorted(excluded),
+            "present": list(check.present),
+            "excluded": sorted(check.excluded),
+            "management": {str(p): [m.value for m in a] for p, a in sorted(managed.items())},
             "version": row.version,
         },
     )
-    return MadeDecision(row, conflicts, quorum)
+    return MadeDecision(row, list(check.conflicts), check.quorum)
 
 
 def ratify_decision(
@@ -1018,6 +1220,8 @@ def ratify_decision(
         )
     if latest.decided_on and ratified_on < latest.decided_on:
         raise GovernanceError("ratification cannot come before the decision")
+    if ratified_on > now.date():
+        raise GovernanceError("ratification cannot be recorded for a future date")
     row = _new_version(
         session,
         latest,
@@ -1036,6 +1240,73 @@ def ratify_decision(
         _ref(session, decision_id),
         now,
         {"organisation": org.code, "version": row.version},
+    )
+    return row
+
+
+def accountable_organisations(session: Session, scheme: Scheme | None = None) -> list[Organisation]:
+    """The organisations that may ratify decisions (the scheme's accountable body type)."""
+    scheme = scheme or current_scheme()
+    return list(
+        session.scalars(
+            select(Organisation)
+            .where(
+                Organisation.type == scheme.accountable_organisation_type,
+                Organisation.active.is_(True),
+            )
+            .order_by(Organisation.code)
+        )
+    )
+
+
+def set_dates(
+    session: Session,
+    decision_id: int,
+    *,
+    effective_date: date | None,
+    review_date: date | None,
+    actor: str,
+    now: datetime,
+) -> DecisionVersion:
+    """Set or change the effective and review dates of a decision that has been made."""
+    latest = latest_version(session, decision_id)
+    if latest.status not in {DecisionStatus.made.value, DecisionStatus.ratified.value}:
+        raise GovernanceError("effective and review dates are set once a decision has been made")
+    if effective_date is None and review_date is None:
+        raise GovernanceError("give an effective date, a review date or both")
+    effective = effective_date or latest.effective_date
+    review = review_date or latest.review_date
+    if latest.decided_on and effective and effective < latest.decided_on:
+        raise GovernanceError("the effective date cannot come before the decision")
+    if effective and review and review < effective:
+        raise GovernanceError("the review date cannot come before the effective date")
+    if (effective, review) == (latest.effective_date, latest.review_date):
+        raise GovernanceError("those are already the decision's dates; nothing to change")
+    row = _new_version(
+        session,
+        latest,
+        actor=actor,
+        now=now,
+        change_note="Dates set: effective "
+        + (f"{effective:%-d %b %Y}" if effective else "not set")
+        + ", review "
+        + (f"{review:%-d %b %Y}" if review else "not set")
+        + ".",
+        effective_date=effective,
+        review_date=review,
+    )
+    _audit(
+        session,
+        actor,
+        "dates",
+        OBJECT,
+        _ref(session, decision_id),
+        now,
+        {
+            "effective_date": effective.isoformat() if effective else None,
+            "review_date": review.isoformat() if review else None,
+            "version": row.version,
+        },
     )
     return row
 

@@ -226,6 +226,11 @@ def _publish(cut_off: str | None, note: str) -> None:
     )
     if earlier and earlier[0].content_hash == info.content_hash:
         typer.echo(f"The values are identical to snapshot {earlier[0].id} (same content hash).")
+    # Governance (issue 7): a metric meeting its failure definition raises a concern.
+    from wholesystem.governance.concerns.services import raise_metric_concerns_now
+
+    with open_database(settings.resolved_database_url) as factory:
+        typer.echo(raise_metric_concerns_now(factory, actor=_actor()))
 
 
 def _snapshot_lines(info: object) -> list[str]:

@@ -512,6 +512,10 @@ def publish_snapshot(request: Request, user: Publisher) -> Response:
         )
     except PublishError as exc:
         raise HTTPException(409, f"Nothing was published: {exc}.") from exc
+    # As after `wholesystem publish`: a metric failing its agreed definition raises a concern.
+    from wholesystem.governance.concerns.services import raise_metric_concerns_now
+
+    raise_metric_concerns_now(request.app.state.session_factory, actor=user.username)
     return RedirectResponse(f"/dashboard/snapshots?published={info.id}", status_code=303)
 
 

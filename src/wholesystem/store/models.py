@@ -21,6 +21,9 @@ MODEL_MODULES = (
     "wholesystem.metrics.models",
     "wholesystem.finance.models",
     "wholesystem.governance.models",
+    "wholesystem.governance.meetings.models",
+    "wholesystem.governance.concerns.models",
+    "wholesystem.governance.plan.models",
     "wholesystem.population.models",
 )
 

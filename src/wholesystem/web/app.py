@@ -34,6 +34,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from wholesystem.finance.routes import router as finance_router
     from wholesystem.footprint.routes import api_router as footprint_api
     from wholesystem.footprint.routes import router as footprint_router
+    from wholesystem.governance.api import api_router as governance_api
+    from wholesystem.governance.concerns.routes import (
+        public_router as govconcerns_public_router,
+    )
+    from wholesystem.governance.concerns.routes import router as govconcerns_router
+    from wholesystem.governance.meetings.routes import (
+        public_router as govmeetings_public_router,
+    )
+    from wholesystem.governance.meetings.routes import router as govmeetings_router
+    from wholesystem.governance.plan.api import api_router as govplan_api
+    from wholesystem.governance.plan.routes import public_router as govplan_public_router
+    from wholesystem.governance.plan.routes import router as govplan_router
     from wholesystem.governance.routes import public_router as governance_public_router
     from wholesystem.governance.routes import router as governance_router
     from wholesystem.metrics.public import router as metrics_public_router
@@ -84,6 +96,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(linkage_router)
     app.include_router(governance_router)
     app.include_router(governance_public_router)
+    app.include_router(govconcerns_router)
+    app.include_router(govconcerns_public_router)
+    app.include_router(govplan_router)
+    app.include_router(govplan_public_router)
+    app.include_router(govmeetings_router)
+    app.include_router(govmeetings_public_router)
+    app.include_router(governance_api, prefix="/api/v1")
+    app.include_router(govplan_api, prefix="/api/v1")
     app.include_router(population_router)
     app.include_router(finance_router)
     app.include_router(finance_public_router)

@@ -27,6 +27,9 @@ CAPABILITY_TEMPLATE_DIRS = {
     "metrics": _SRC / "metrics" / "templates",
     "linkage": _SRC / "record" / "linkage" / "templates",
     "governance": _SRC / "governance" / "templates",
+    "govconcerns": _SRC / "governance" / "concerns" / "templates",
+    "govplan": _SRC / "governance" / "plan" / "templates",
+    "govmeetings": _SRC / "governance" / "meetings" / "templates",
     "finance": _SRC / "finance" / "templates",
     "population": _SRC / "population" / "templates",
 }

@@ -298,6 +298,37 @@ def test_publish_with_an_empty_lake_explains_and_changes_nothing(
     assert "No snapshot has been published yet" in client.get("/dashboard/snapshots").text
 
 
+def test_publishing_from_the_web_writes_a_snapshot_and_raises_concerns(
+    client: TestClient, sign_in: SignIn, app_settings: Settings
+) -> None:
+    from tests.metrics.lakefixture import ORG_CODES, write_returns, write_small_lake
+    from wholesystem.governance.concerns.models import Concern
+    from wholesystem.governance.demo import load_demo_governance
+    from wholesystem.metrics.returns import load_returns
+
+    lake = write_small_lake(app_settings.resolved_lake_dir)
+    load_returns(lake, write_returns(app_settings.data_dir / "returns"), ORG_CODES)
+    engine = make_engine(app_settings.resolved_database_url)
+    with make_session_factory(engine)() as s:
+        load_demo_governance(s)  # the bodies whose members own concerns
+        s.commit()
+    engine.dispose()
+    sign_in("admin")
+    page = client.get("/dashboard/snapshots").text
+    response = client.post(
+        "/dashboard/snapshots/publish", data={"csrf_token": csrf_from(page)}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/dashboard/snapshots?published=1"
+    engine = make_engine(app_settings.resolved_database_url)
+    with make_session_factory(engine)() as s:
+        raised = s.scalars(select(Concern).where(Concern.source == "metric")).all()
+    engine.dispose()
+    # the small lake has failing metrics (the board report test's two among them)
+    assert raised
+    assert {c.raised_by for c in raised} == {"admin"}
+
+
 def test_board_report_is_print_ready(
     client: TestClient, sign_in: SignIn, snapshot_writer: WriteSnapshot
 ) -> None:
