@@ -28,9 +28,12 @@ import math
 import shutil
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import numpy as np
 
 from wholesystem.footprint.pipeline import load_footprint_file
 from wholesystem.population import features as feat
@@ -45,6 +48,57 @@ from wholesystem.synth import SynthConfig, generate
 
 def _f(x: float) -> str:
     return "n/a" if math.isnan(x) else f"{x:.3f}"
+
+
+def oracle_bound(truth_dir: Path, year: int) -> tuple[float, float, float]:
+    """How far any model can get on this synthetic ICS without the latent propensity.
+
+    From the ground truth only (never used by the model): the AUROC, for the outcome year
+    ``year``, of (1) the true probabilities; (2) the true log-odds less the person's latent
+    admission propensity, i.e. a model that knows every other driver exactly (age, every
+    condition including undiagnosed ones, the latent frailty score, isolation, deprivation,
+    care home, last year's admissions); (3) that plus the true admission counts of the
+    three years before, in a logistic regression fitted on the previous year: the most a
+    history of admissions can tell about the propensity.
+    """
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+    from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
+
+    con = duckdb.connect()
+    risk = str(truth_dir / "risk.csv").replace("'", "''")
+    people = str(truth_dir / "people.csv").replace("'", "''")
+
+    def rows(y: int) -> dict[str, Any]:
+        # quoted paths and year numbers only
+        return con.sql(
+            f"""
+            WITH r AS (SELECT person_id, CAST(year AS INTEGER) AS y,
+                              CAST(p_emergency_admission AS DOUBLE) AS p,
+                              CAST(emergency_admissions AS INTEGER) AS k
+                       FROM read_csv('{risk}', all_varchar = true)),
+                 pp AS (SELECT person_id, CAST(admission_propensity AS DOUBLE) AS prop
+                        FROM read_csv('{people}', all_varchar = true))
+            SELECT ln(r.p / (1 - r.p)) AS eta, pp.prop, (r.k > 0)::INTEGER AS out,
+                   coalesce(a.k, -1) AS k2, coalesce(b.k, -1) AS k3
+            FROM r JOIN pp USING (person_id)
+            LEFT JOIN r a ON a.person_id = r.person_id AND a.y = {y} - 2
+            LEFT JOIN r b ON b.person_id = r.person_id AND b.y = {y} - 3
+            WHERE r.y = {y}"""  # noqa: S608
+        ).fetchnumpy()
+
+    def design(d: dict[str, Any]) -> Any:
+        k2, k3 = np.asarray(d["k2"]), np.asarray(d["k3"])
+        return np.column_stack(
+            [d["eta"] - d["prop"], np.clip(k2, 0, 3), np.clip(k3, 0, 3), k2 < 0, k3 < 0]
+        )
+
+    fit, val = rows(year - 1), rows(year)
+    lr = LogisticRegression(max_iter=2000).fit(design(fit), fit["out"])
+    return (
+        float(roc_auc_score(val["out"], val["eta"])),
+        float(roc_auc_score(val["out"], val["eta"] - val["prop"])),
+        float(roc_auc_score(val["out"], lr.decision_function(design(val)))),
+    )
 
 
 def main() -> None:
@@ -69,6 +123,8 @@ def main() -> None:
             build_linked_tables(factory, lake, "bench")
             print(f"setup (synth, ingest, link; untimed): {time.perf_counter() - t:.1f} s")
         factory = make_session_factory(make_engine(url))
+        # the synthetic ICS's postcode -> IMD decile lookup (public reference data)
+        deprivation = root / "ics" / "reference" / "postcode_deprivation.csv"
         events = lake.row_count("event")
         people = lake.row_count("person")
 
@@ -83,7 +139,7 @@ def main() -> None:
         con.close()
 
         with lake.connect() as c:
-            feat.prepare(c)
+            feat.prepare(c, deprivation)
             [(end,)] = c.execute("SELECT max(start_date) FROM event").fetchall()
             t = time.perf_counter()
             table = feat.build_features(c, end)
@@ -98,10 +154,13 @@ def main() -> None:
             evaluate=True,
             model_dir=root / "models",
             truth_dir=root / "ics" / "truth",
+            deprivation=deprivation,
         )
         train_s = time.perf_counter() - t
         t = time.perf_counter()
-        scored = stratify(factory, lake, actor="bench", model_dir=root / "models")
+        scored = stratify(
+            factory, lake, actor="bench", model_dir=root / "models", deprivation=deprivation
+        )
         score_s = time.perf_counter() - t
 
         print(f"people in lake {people:,}; events {events:,}; scored {scored.people:,}")
@@ -130,6 +189,14 @@ def main() -> None:
             print(
                 f"synthetic truth on {tr.n:,} people: true AUROC {_f(tr.truth_auroc)}, "
                 f"model {_f(tr.model_auroc)}, ratio {_f(tr.ratio)}"
+            )
+            year = (m.validation_index_date + timedelta(days=1)).year
+            true_auc, no_prop, oracle = oracle_bound(root / "ics" / "truth", year)
+            print(
+                f"ground truth, all person-years of {year}: true AUROC {true_auc:.3f}; knowing "
+                f"every driver but the latent propensity {no_prop:.3f}; that plus three years "
+                f"of true admission counts {oracle:.3f} (the most any model of the extracts "
+                "can expect)"
             )
         print("tiers", trained.tier_counts)
         print("segments", trained.segment_counts)

@@ -84,7 +84,14 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
         ingest_path(factory, lake, out_dir / "extracts", actor="demo")
         build_person_index(factory, lake, actor="demo")
         build_linked_tables(factory, lake, "demo")
-        stratify(factory, lake, actor="demo", model_dir=settings.data_dir / "models")
+        stratify(
+            factory,
+            lake,
+            actor="demo",
+            model_dir=settings.data_dir / "models",
+            # the synthetic ICS's postcode -> IMD decile lookup (public reference data)
+            deprivation=out_dir / "reference" / "postcode_deprivation.csv",
+        )
         load_returns_step(factory, lake, out_dir / "returns", actor="demo")
         load_finance_returns(factory, out_dir / "returns" / "finance.csv", actor="demo")
         load_demo_finance(factory, actor="demo")  # example contracts and a settlement

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -92,3 +93,57 @@ def test_explanations_name_the_feature_that_drives_risk() -> None:
     assert reasons[1] == []
     p = trained.predict(risky)
     assert p[0] > p[1]
+
+
+def test_calibration_bins_cut_the_ranked_people_into_equal_groups() -> None:
+    p = np.linspace(0.01, 0.2, 23)[::-1].copy()  # highest risk first: the bins sort it
+    y = np.zeros(23)
+    y[[0, 1, 22]] = 1.0  # two of the highest risks and the lowest were admitted
+    bins = mdl.calibration_bins(y, p, 10)
+    assert [b.n for b in bins] == [3, 3, 3, 2, 2, 2, 2, 2, 2, 2]
+    assert bins[0].lower == pytest.approx(0.01)
+    assert bins[-1].upper == pytest.approx(0.2)
+    assert bins[0].events == 1
+    assert bins[-1].events == 2
+    assert bins[0].mean_predicted == pytest.approx(p[-3:].mean())
+    assert bins[-1].observed == 1.0
+    assert sum(b.n for b in bins) == 23
+    assert mdl.calibration_bins(y[:9], p[:9], 10) == ()
+    m = mdl.evaluate(y, p, bins=10)
+    assert m.calibration == bins
+    assert mdl.evaluate(y, p).calibration == ()  # subgroups: no table
+
+
+def test_monotone_constraints_cover_counts_conditions_and_frailty() -> None:
+    names = ["age", "emergency_admissions_12m", "ltc_copd", "efi", "imd_decile", "hba1c"]
+    assert mdl.monotone_constraints(names) == [0, 1, 1, 1, 0, 0]
+
+
+def test_more_admissions_never_lower_the_risk() -> None:
+    # training data where two prior admissions happen to look safer than one: the
+    # constraint keeps the fitted risk rising with the count anyway
+    rng = np.random.default_rng(5)
+    n = 12_000
+    adm = rng.integers(0, 5, n).astype(float)
+    base = np.select([adm == 0, adm == 1, adm == 2], [-3.0, -1.0, -2.0], -0.5)
+    y = (rng.random(n) < 1 / (1 + np.exp(-base))).astype(float)
+    x = np.column_stack([adm, rng.normal(size=n)])
+    trained = mdl.train(x, y, [f"MP{i:010d}" for i in range(n)], ["emergency_admissions_12m", "z"])
+    grid = np.column_stack([np.arange(5.0), np.zeros(5)])
+    risk = trained.predict(grid)
+    assert all(b >= a for a, b in itertools.pairwise(risk))
+    assert risk[4] > risk[0] + 0.3
+
+
+def test_calibrated_risk_keeps_the_ranking_and_the_level() -> None:
+    rng = np.random.default_rng(8)
+    n = 20_000
+    x = rng.normal(size=(n, 3))
+    p_true = 1 / (1 + np.exp(-(-2.5 + x[:, 0] + 0.5 * x[:, 1])))
+    y = (rng.random(n) < p_true).astype(float)
+    trained = mdl.train(x, y, [f"CP{i:010d}" for i in range(n)], ["a", "b", "c"])
+    assert trained.calibration["method"] == "platt"
+    p = trained.predict(x)
+    # strictly increasing in the margin: no ties made, so the AUROC is the margin's
+    assert roc_auc_score(y, p) == pytest.approx(roc_auc_score(y, trained.margin(x)), abs=1e-12)
+    assert p.mean() == pytest.approx(y.mean(), rel=0.05)

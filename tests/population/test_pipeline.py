@@ -55,6 +55,11 @@ CONTRACT = {
 }
 
 
+def _lookup(ics: PopulationICS) -> Path:
+    """The synthetic ICS's postcode to IMD decile lookup."""
+    return ics.synth / "reference" / "postcode_deprivation.csv"
+
+
 @pytest.fixture(scope="module")
 def stratified(population_ics: PopulationICS) -> PopulationICS:
     factory = population_ics.factory()
@@ -66,6 +71,7 @@ def stratified(population_ics: PopulationICS) -> PopulationICS:
         retrain=True,
         model_dir=population_ics.models,
         truth_dir=population_ics.synth / "truth",
+        deprivation=_lookup(population_ics),
     )
     assert result.trained
     assert result.people > 1000
@@ -107,13 +113,27 @@ def test_registry_holds_the_model(stratified: PopulationICS) -> None:
         dims = {g.dimension for g in active.subgroups}
         assert dims == {"age_band", "sex", "deprivation_quintile", "ethnicity_group"}
         assert Path(active.path).exists()
+        # predicted against observed by tenth of risk, over everyone validated
+        bins = active.metrics.calibration
+        assert len(bins) == 10
+        assert sum(b.n for b in bins) == active.n_validate
+        assert sum(b.events for b in bins) == active.metrics.events
+        assert [b.mean_predicted for b in bins] == sorted(b.mean_predicted for b in bins)
+        # the top tenth of risk is admitted far more often than the bottom tenth
+        assert bins[-1].observed > 3 * bins[0].observed
 
 
 def test_second_run_loads_the_active_model(stratified: PopulationICS) -> None:
     factory = stratified.factory()
     with factory() as s:
         before = registry.active_version(s)
-    result = stratify(factory, stratified.lake, actor="tester", model_dir=stratified.models)
+    result = stratify(
+        factory,
+        stratified.lake,
+        actor="tester",
+        model_dir=stratified.models,
+        deprivation=_lookup(stratified),
+    )
     assert not result.trained
     assert before is not None
     assert result.model.version == before.version
@@ -226,6 +246,10 @@ def test_no_information_after_the_index_date(population_ics: PopulationICS, tmp_
             "bed_days_12m",
             "emergency_admissions_12m",
             "emergency_admissions_24m",
+            "emergency_admissions_36m",
+            "emergency_years_36m",
+            "emergency_bed_days_24m",
+            "frailty_admissions_36m",
             "days_since_emergency",
             "contacts_12m",
         )
@@ -288,7 +312,15 @@ def test_cli_stratify_evaluate(
     reset_settings()
     try:
         out = CliRunner().invoke(
-            app, ["stratify", "--evaluate", "--truth", str(stratified.synth / "truth")]
+            app,
+            [
+                "stratify",
+                "--evaluate",
+                "--truth",
+                str(stratified.synth / "truth"),
+                "--deprivation",
+                str(_lookup(stratified)),
+            ],
         )
         bad = CliRunner().invoke(app, ["stratify", "--index-date", "31/03/2026"])
     finally:

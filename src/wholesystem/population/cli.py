@@ -10,7 +10,11 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["register", "run_stratify"]
+__all__ = ["DEPRIVATION_FILE", "register", "run_stratify"]
+
+DEPRIVATION_FILE = "reference/postcode_deprivation.csv"
+"""Where a postcode to IMD decile lookup is looked for under a data folder (the synthetic
+ICS writes its own there: ``wholesystem.synth.pipeline.DEPRIVATION_FILE``)."""
 
 
 def _actor() -> str:
@@ -43,6 +47,15 @@ def run_stratify(
     settings = get_settings()
     lake = Lake(settings.resolved_lake_dir)
     truth_dir = truth
+    if deprivation is None:
+        # a postcode lookup kept with the data, else the synthetic ICS's own reference file
+        for candidate in (
+            settings.data_dir / DEPRIVATION_FILE,
+            settings.demo_dir / DEPRIVATION_FILE,
+        ):
+            if candidate.exists():
+                deprivation = candidate
+                break
     if evaluate and truth_dir is None:
         candidate = settings.demo_dir / "truth"
         truth_dir = candidate if candidate.exists() else None
@@ -133,7 +146,9 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option(
                 "--deprivation",
-                help="CSV of postcode,imd_decile to derive the deprivation quintile",
+                help="CSV of postcode,imd_decile to derive the deprivation quintile; "
+                f"default <data_dir>/{DEPRIVATION_FILE}, else <data_dir>/demo/"
+                f"{DEPRIVATION_FILE} (the synthetic ICS's), when present",
             ),
         ] = None,
     ) -> None:

@@ -11,11 +11,13 @@ The population at ``D``: everyone in the person index born on or before ``D``, n
 by ``D``, and registered with a practice on ``D`` or seen by any service in the 12 months
 to ``D``.
 
-Deprivation: the linked lake carries postcodes but no deprivation measure (the synthetic
-ICS keeps each area's deprivation decile in its ground truth only). When a lookup of
-postcode to IMD decile is given (``deprivation``: a DuckDB relation or CSV with columns
-``postcode, imd_decile``), the quintile is ``ceil(decile / 2)`` (1 = most deprived);
-otherwise ``deprivation_quintile`` is null.
+Deprivation: the linked lake carries postcodes but no deprivation measure; an ICS derives
+it from public reference data (the ONS postcode directory maps each unit postcode to its
+LSOA, the English Indices of Deprivation give each LSOA's IMD decile). Given that lookup
+(``deprivation``: a CSV with columns ``postcode, imd_decile``; the synthetic ICS writes
+``reference/postcode_deprivation.csv``), ``imd_decile`` is the decile of the person's
+postcode and ``deprivation_quintile`` is ``ceil(decile / 2)`` (1 = most deprived);
+otherwise both are null. The person index keeps one, the latest known, postcode.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "ETHNICITY_GROUPS",
     "MODEL_FEATURES",
     "OBSERVATIONS",
+    "DeprivationFileError",
     "build_features",
     "outcomes",
     "prepare",
@@ -77,11 +80,42 @@ HOUSEBOUND_CODE = "160689007"
 PALLIATIVE_CODES = ("103735009", "1290301000000109")
 CARE_HOME_SERVICES = ("residential_care", "nursing_care")
 
+# Activity by kind, for the drivers of emergency admission that no code list records:
+# outpatient care by specialty (conditions under hospital follow-up, including ones not
+# yet coded by the GP), community teams that look after frail and housebound people,
+# and mental health services by type.
+OUTPATIENT_SPECIALTIES = {
+    # feature key -> treatment function code (NHS Data Dictionary)
+    "general_medicine": "300",
+    "diabetes": "307",
+    "cardiology": "320",
+    "stroke": "328",
+    "respiratory": "340",
+    "nephrology": "361",
+    "oncology": "370",
+    "geriatric": "430",
+}
+COMMUNITY_TEAMS = (
+    "district_nursing",
+    "community_matron",
+    "rapid_response",
+    "intermediate_care",
+    "podiatry",
+)
+MENTAL_HEALTH_SERVICES = (
+    "talking_therapies",
+    "community_mental_health",
+    "memory_assessment",
+)
+FRAILTY_SYNDROMES = ("R296", "S720", "N390", "R410", "W19", "R54")
+"""ICD-10 (dot-less prefixes) of the emergency presentations of frailty: falls, hip
+fracture, urinary infection, delirium/confusion, senility (Clegg 2013; Gilbert 2018)."""
+
 MODEL_FEATURES: tuple[str, ...] = (
     "age",
     "sex_female",
     "ethnicity_code",
-    "deprivation_quintile",
+    "imd_decile",
     "registered",
     *(f"ltc_{c.id}" for c in codelists.ltc().concepts),
     "ltc_count",
@@ -92,17 +126,26 @@ MODEL_FEATURES: tuple[str, ...] = (
     "cms",
     "emergency_admissions_12m",
     "emergency_admissions_24m",
+    "emergency_admissions_36m",
+    "emergency_years_36m",
     "days_since_emergency",
+    "emergency_bed_days_24m",
+    "frailty_admissions_36m",
     "elective_admissions_12m",
     "ae_attendances_12m",
     "ae_attendances_3m",
+    "ae_attendances_36m",
     "days_since_ae",
     "outpatient_12m",
     "outpatient_missed_12m",
+    *(f"outpatient_{k}_36m" for k in OUTPATIENT_SPECIALTIES),
     "community_contacts_12m",
+    *(f"{k}_24m" for k in COMMUNITY_TEAMS),
     "mental_health_contacts_12m",
     "mental_health_crisis_12m",
+    *(f"{k}_36m" for k in MENTAL_HEALTH_SERVICES),
     "social_care_contacts_12m",
+    "social_care_requests_36m",
     "social_care_active",
     "care_home",
     "gp_contacts_12m",
@@ -111,6 +154,7 @@ MODEL_FEATURES: tuple[str, ...] = (
     "smoker",
     "isolated",
     "housebound",
+    "history_days",
     *OBSERVATIONS,
 )
 """The columns the risk model reads, in order."""
@@ -185,8 +229,15 @@ _EMPTY = {
 }
 
 
+class DeprivationFileError(ValueError):
+    """The postcode to IMD decile lookup is missing, malformed or inconsistent."""
+
+
 def prepare(con: duckdb.DuckDBPyConnection, deprivation: Path | None = None) -> None:
-    """Register the code-list tables (and empty stand-ins for absent optional lake tables)."""
+    """Register the code-list tables (and empty stand-ins for absent optional lake tables),
+    and the postcode to IMD decile lookup when ``deprivation`` names one (a CSV with at
+    least ``postcode`` and ``imd_decile`` columns; :class:`DeprivationFileError` when it
+    cannot be read, has a decile outside 1-10 or lists a postcode twice)."""
     present = {
         r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
     }
@@ -197,11 +248,28 @@ def prepare(con: duckdb.DuckDBPyConnection, deprivation: Path | None = None) -> 
         con.register(name, table)
     if deprivation is not None:
         path = str(deprivation).replace("'", "''")
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE pop_deprivation AS SELECT "  # noqa: S608
-            "upper(replace(CAST(postcode AS VARCHAR), ' ', '')) AS pc, "
-            f"CAST(imd_decile AS INTEGER) AS imd_decile FROM read_csv('{path}', header = true)"
-        )
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE pop_deprivation AS SELECT "  # noqa: S608
+                "upper(replace(CAST(postcode AS VARCHAR), ' ', '')) AS pc, "
+                "TRY_CAST(imd_decile AS INTEGER) AS imd_decile "
+                f"FROM read_csv('{path}', header = true, all_varchar = true)"
+            )
+        except duckdb.Error as exc:
+            raise DeprivationFileError(
+                f"deprivation file {deprivation} cannot be read as CSV with columns "
+                f"postcode, imd_decile: {str(exc).splitlines()[0]}"
+            ) from None
+        [(bad, dupes)] = con.execute(
+            "SELECT count(*) FILTER (WHERE imd_decile IS NULL OR imd_decile NOT BETWEEN 1 AND 10),"
+            " count(*) - count(DISTINCT pc) FROM pop_deprivation"
+        ).fetchall()
+        if bad or dupes:
+            con.execute("DROP TABLE pop_deprivation")
+            raise DeprivationFileError(
+                f"deprivation file {deprivation}: {bad} rows with an imd_decile that is not "
+                f"1-10 and {dupes} postcodes listed more than once; nothing was used"
+            )
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE pop_deprivation (pc VARCHAR, imd_decile INTEGER)")
 
@@ -210,7 +278,35 @@ def _features_sql(d: date) -> str:
     D = _lit(d)
     y1 = f"({D} - INTERVAL 1 YEAR)"
     y2 = f"({D} - INTERVAL 2 YEAR)"
+    y3 = f"({D} - INTERVAL 3 YEAR)"
     m3 = f"({D} - INTERVAL 3 MONTH)"
+    emergency = "setting = 'inpatient' AND emergency"
+    kind_cols = ",\n            ".join(
+        [
+            f"count(*) FILTER (WHERE setting = 'outpatient' AND service_type = '{tf}' "
+            f"AND start_date > {y3} AND coalesce(attended, true)) AS outpatient_{k}_36m"
+            for k, tf in OUTPATIENT_SPECIALTIES.items()
+        ]
+        + [
+            f"count(*) FILTER (WHERE setting = 'community' AND service_type = '{t}' "
+            f"AND start_date > {y2}) AS {t}_24m"
+            for t in COMMUNITY_TEAMS
+        ]
+        + [
+            f"count(*) FILTER (WHERE setting = 'mental_health' AND service_type = '{m}' "
+            f"AND start_date > {y3}) AS {m}_36m"
+            for m in MENTAL_HEALTH_SERVICES
+        ]
+    )
+    kind_names = [
+        *(f"outpatient_{k}_36m" for k in OUTPATIENT_SPECIALTIES),
+        *(f"{t}_24m" for t in COMMUNITY_TEAMS),
+        *(f"{m}_36m" for m in MENTAL_HEALTH_SERVICES),
+    ]
+    kind_out = ",\n            ".join(f"coalesce(ev.{k}, 0)::INTEGER AS {k}" for k in kind_names)
+    frailty_syndrome = " OR ".join(
+        f"starts_with(upper(replace(code, '.', '')), '{c}')" for c in FRAILTY_SYNDROMES
+    )
     ltc_cols = ",\n        ".join(
         f"coalesce(list_contains(l.conditions, '{c.id}'), false)::INTEGER AS ltc_{c.id}"
         for c in codelists.ltc().concepts
@@ -225,7 +321,11 @@ def _features_sql(d: date) -> str:
     care_home = ", ".join(f"'{s}'" for s in CARE_HOME_SERVICES)
     # Only date literals and constants of this module are interpolated.
     return f"""
-    WITH reg AS (
+    WITH first_reg AS (
+        SELECT person_id, min(registration_date) AS first_registered
+        FROM registration WHERE registration_date <= {D} GROUP BY person_id
+    ),
+    reg AS (
         SELECT person_id, arg_max(practice_code, registration_date) AS practice_code
         FROM registration
         WHERE registration_date <= {D}
@@ -238,6 +338,21 @@ def _features_sql(d: date) -> str:
                 AS emergency_admissions_12m,
             count(*) FILTER (WHERE setting = 'inpatient' AND emergency AND start_date > {y2})
                 AS emergency_admissions_24m,
+            count(*) FILTER (WHERE {emergency} AND start_date > {y3}) AS emergency_admissions_36m,
+            -- each 12-month band before D with at least one emergency admission: a lasting
+            -- tendency to be admitted, beyond last year's count
+            count(DISTINCT CAST(floor(date_diff('day', start_date, {D}) / 365.25) AS INTEGER))
+                FILTER (WHERE {emergency} AND start_date > {y3}) AS emergency_years_36m,
+            sum(CASE WHEN {emergency} AND start_date > {y2}
+                THEN date_diff('day', start_date, coalesce(least(end_date, {D}), {D}))
+                ELSE 0 END) AS emergency_bed_days_24m,
+            count(*) FILTER (WHERE {emergency} AND start_date > {y3}
+                AND ({frailty_syndrome})) AS frailty_admissions_36m,
+            count(*) FILTER (WHERE setting = 'ae' AND start_date > {y3}) AS ae_attendances_36m,
+            count(*) FILTER (WHERE setting = 'social_care' AND start_date > {y3})
+                AS social_care_requests_36m,
+            min(start_date) AS first_seen,
+            {kind_cols},
             date_diff('day', max(start_date) FILTER (WHERE setting = 'inpatient' AND emergency),
                 {D}) AS days_since_emergency,
             count(*) FILTER (WHERE setting = 'inpatient' AND NOT coalesce(emergency, false)
@@ -378,6 +493,7 @@ def _features_sql(d: date) -> str:
             coalesce(eg.ethnicity_group, 'unknown') AS ethnicity_group,
             CASE WHEN pop.ethnicity IS NULL OR pop.ethnicity IN ('', 'Z', '99') THEN NULL
                  ELSE ascii(pop.ethnicity) END AS ethnicity_code,
+            dep.imd_decile::INTEGER AS imd_decile,
             CAST(ceil(dep.imd_decile / 2.0) AS INTEGER) AS deprivation_quintile,
             (pop.practice_code IS NOT NULL)::INTEGER AS registered,
             coalesce(l.conditions, []::VARCHAR[]) AS conditions,
@@ -398,6 +514,18 @@ def _features_sql(d: date) -> str:
             coalesce(meta.metastatic_cancer, false) AS metastatic_cancer,
             coalesce(ev.emergency_admissions_12m, 0)::INTEGER AS emergency_admissions_12m,
             coalesce(ev.emergency_admissions_24m, 0)::INTEGER AS emergency_admissions_24m,
+            coalesce(ev.emergency_admissions_36m, 0)::INTEGER AS emergency_admissions_36m,
+            coalesce(ev.emergency_years_36m, 0)::INTEGER AS emergency_years_36m,
+            coalesce(ev.emergency_bed_days_24m, 0)::INTEGER AS emergency_bed_days_24m,
+            coalesce(ev.frailty_admissions_36m, 0)::INTEGER AS frailty_admissions_36m,
+            coalesce(ev.ae_attendances_36m, 0)::INTEGER AS ae_attendances_36m,
+            coalesce(ev.social_care_requests_36m, 0)::INTEGER AS social_care_requests_36m,
+            {kind_out},
+            -- how long the person has been known to services (capped at three years, the
+            -- longest window above): no activity says less over a shorter history
+            least(date_diff('day', least(coalesce(ev.first_seen, {D}),
+                                         coalesce(fr.first_registered, {D})), {D}),
+                  1095)::INTEGER AS history_days,
             ev.days_since_emergency::INTEGER AS days_since_emergency,
             coalesce(ev.elective_admissions_12m, 0)::INTEGER AS elective_admissions_12m,
             coalesce(ev.ae_attendances_12m, 0)::INTEGER AS ae_attendances_12m,
@@ -415,6 +543,7 @@ def _features_sql(d: date) -> str:
             {obs_cols}
         FROM pop
         LEFT JOIN ev USING (person_id)
+        LEFT JOIN first_reg fr USING (person_id)
         LEFT JOIN ltcs l USING (person_id)
         LEFT JOIN efi_coded ec USING (person_id)
         LEFT JOIN meds m USING (person_id)

@@ -191,7 +191,7 @@ def _train(
         n_train=train_t.num_rows,
         n_validate=val_t.num_rows,
         excluded_opted_out=excl_train + excl_val,
-        metrics=mdl.evaluate(y_val, p_val),
+        metrics=mdl.evaluate(y_val, p_val, bins=mdl.CALIBRATION_BINS),
         subgroups=_subgroups(val_t, y_val, p_val),
         active=True,
         algorithm=mdl.ALGORITHM,
@@ -252,8 +252,19 @@ def _opted_out(factory: sessionmaker[Session]) -> set[str]:
 
 
 def _data_end(con: Any) -> date:
+    """The last day of the lake's activity: the last day with at least a tenth of the
+    median day's events (and at least 2), so that a few mistyped dates past the real end
+    (a day and month swapped in an extract) do not move the training and validation years;
+    the plain last day when no day is that busy (a tiny lake)."""
     [row] = con.execute(
-        "SELECT max(start_date) FROM event WHERE start_date <= current_date"
+        """
+        WITH daily AS (
+            SELECT start_date AS day, count(*) AS n FROM event
+            WHERE start_date <= current_date GROUP BY start_date
+        ),
+        usual AS (SELECT greatest(2, 0.1 * median(n)) AS floor FROM daily)
+        SELECT coalesce(max(day) FILTER (WHERE n >= floor), max(day)) FROM daily, usual
+        """
     ).fetchall()
     if row[0] is None:
         raise StratifyError("the lake's event table is empty: run `wholesystem link-lake` first")
@@ -287,7 +298,10 @@ def stratify(
         )
     model_dir = model_dir if model_dir is not None else lake.root.parent / "models"
     with recorded_run(factory, STEP) as run, lake.connect() as con:
-        feat.prepare(con, deprivation)
+        try:
+            feat.prepare(con, deprivation)
+        except feat.DeprivationFileError as exc:
+            raise StratifyError(str(exc)) from None
         data_end = _data_end(con)
         index = index_date or data_end
         opted_out = _opted_out(factory)
@@ -297,6 +311,14 @@ def stratify(
         if retrain or active is None:
             active = _train(factory, con, data_end, opted_out, model_dir, actor)
             trained = True
+        if deprivation is None and _uses_deprivation(active):
+            # without the lookup everyone's decile would be unknown, which the model never
+            # saw in training: scores would drift silently
+            raise StratifyError(
+                f"model {active.version} was trained with deprivation (IMD deciles from a "
+                "postcode lookup): give the same lookup (--deprivation FILE) to score with "
+                "it, or retrain without one"
+            )
         loaded = mdl.load_model(Path(active.path), active.sha256)
         table = _score(con, index, loaded, active, _footprint(factory), opted_out)
         lake.write_arrow(OUTPUT_TABLE, table)
@@ -320,6 +342,13 @@ def stratify(
             "segments": result.segment_counts,
         }
     return result
+
+
+def _uses_deprivation(version: ModelVersion) -> bool:
+    """Whether ``version`` was validated on people with a known deprivation quintile."""
+    return any(
+        s.dimension == "deprivation_quintile" and s.group != "unknown" for s in version.subgroups
+    )
 
 
 def _counts(table: pa.Table, column: str) -> dict[str, int]:

@@ -13,16 +13,27 @@ from typing import Any
 from wholesystem.access.disclosure import Protected, ProtectedTable
 from wholesystem.population.casefinding import Case
 from wholesystem.population.cohorts import SEGMENTS, TIERS
-from wholesystem.population.registry import ModelMetrics, SubgroupMetrics
+from wholesystem.population.registry import (
+    CalibrationBin,
+    ModelMetrics,
+    ModelVersion,
+    SubgroupMetrics,
+)
 
 __all__ = [
     "AGGREGATE_CSV_COLUMNS",
+    "CALIBRATION_CSV_COLUMNS",
     "CASE_CSV_COLUMNS",
     "IDENTIFIABLE_CSV_COLUMNS",
+    "MODEL_CARD_TABLES",
     "PSEUDONYMISED_CSV_COLUMNS",
     "SEGMENT_LABELS",
+    "SUBGROUP_CSV_COLUMNS",
     "TIER_LABELS",
+    "TOP_CSV_COLUMNS",
+    "VALIDATION_CSV_COLUMNS",
     "aggregate_csv_rows",
+    "calibration_rows",
     "case_csv_rows",
     "case_rows",
     "child_rows",
@@ -30,11 +41,14 @@ __all__ = [
     "identifiable_csv_rows",
     "identifiable_rows",
     "metric_rows",
+    "model_card_csv",
     "pseudonymised_csv_rows",
     "pseudonymised_rows",
     "pyramid_bars",
     "segment_mix_rows",
     "subgroup_rows",
+    "top_rows",
+    "validation_rows",
 ]
 
 TIER_LABELS = {
@@ -394,3 +408,181 @@ def subgroup_rows(
         {"dimension": d, "label": SUBGROUP_LABELS.get(d, d), "rows": rows}
         for d, rows in tables.items()
     ]
+
+
+# ------------------------------------------------------------------ model card tables
+
+VALIDATION_CSV_COLUMNS = ("measure", "model", "baseline_parr_style")
+TOP_CSV_COLUMNS = (
+    "top_share",
+    "model_sensitivity",
+    "model_ppv",
+    "baseline_sensitivity",
+    "baseline_ppv",
+)
+CALIBRATION_CSV_COLUMNS = (
+    "risk_group",
+    "risk_from",
+    "risk_to",
+    "people",
+    "admitted",
+    "mean_predicted_risk",
+    "observed_rate",
+)
+SUBGROUP_CSV_COLUMNS = (
+    "group",
+    "people",
+    "auroc",
+    "auprc",
+    "calibration_slope",
+    "calibration_intercept",
+    "brier",
+    *(f"top_{100 * s:g}pct_{k}" for s in TOP_SHARES for k in ("sensitivity", "ppv")),
+)
+MODEL_CARD_TABLES = ("validation", "top", "calibration", *SUBGROUP_LABELS)
+"""The tables of a model card, each with a CSV download of the same name."""
+
+
+def _raw(value: float | None) -> float | None:
+    """A figure for a CSV cell: full precision (6 dp); undefined figures are empty."""
+    if value is None or value != value:
+        return None
+    return round(float(value), 6)
+
+
+_MEASURES: tuple[tuple[str, str, int], ...] = (
+    ("AUROC (discrimination)", "auroc", 3),
+    ("AUPRC", "auprc", 3),
+    ("Calibration slope (ideal 1)", "calibration_slope", 3),
+    ("Calibration intercept (ideal 0)", "calibration_intercept", 3),
+    ("Brier score (lower is better)", "brier", 4),
+)
+
+
+def validation_rows(metrics: ModelMetrics, baseline: ModelMetrics | None) -> list[dict[str, str]]:
+    """The validation table: each measure for the model and the PARR-style baseline."""
+    return [
+        {
+            "measure": label,
+            "model": _num(getattr(metrics, attr), places),
+            "baseline": _num(getattr(baseline, attr), places) if baseline else "—",
+        }
+        for label, attr, places in _MEASURES
+    ]
+
+
+def top_rows(metrics: ModelMetrics, baseline: ModelMetrics | None) -> list[dict[str, str]]:
+    """Flagging the top 0.5%, 1% and 5% by risk: sensitivity and PPV, model and baseline."""
+    return [
+        {
+            "share": f"Top {_share(s)}",
+            "sensitivity": _top_value(metrics, s, "sensitivity"),
+            "ppv": _top_value(metrics, s, "ppv"),
+            "baseline_sensitivity": _top_value(baseline, s, "sensitivity") if baseline else "—",
+            "baseline_ppv": _top_value(baseline, s, "ppv") if baseline else "—",
+        }
+        for s in TOP_SHARES
+    ]
+
+
+def _risk_pct(value: float) -> str:
+    return "—" if value != value else f"{100 * value:.1f}%"
+
+
+def calibration_rows(
+    bins: Sequence[CalibrationBin], protect: Callable[[int], Protected]
+) -> list[dict[str, Any]]:
+    """Predicted against observed by tenth of risk. Counts pass disclosure control; the
+    observed rate of a group whose admitted count is suppressed is not shown (with the
+    group size it would give the count away)."""
+    rows = []
+    for i, b in enumerate(bins, start=1):
+        n, events = protect(b.n), protect(b.events)
+        hidden = n.suppressed or events.suppressed
+        rows.append(
+            {
+                "group": f"{i} of {len(bins)}",
+                "range": f"{_risk_pct(b.lower)} to {_risk_pct(b.upper)}",
+                "n": n.text,
+                "events": events.text,
+                "predicted": _risk_pct(b.mean_predicted),
+                "observed": "—" if hidden else _risk_pct(b.observed),
+                "hidden": hidden,
+            }
+        )
+    return rows
+
+
+def _count_cell(count: Protected) -> object:
+    """A protected count for a CSV cell: ``*`` when suppressed, else a plain number."""
+    return "*" if count.suppressed or count.value is None else count.value
+
+
+def _top_raw(metrics: ModelMetrics | None, share: float, attr: str) -> float | None:
+    for top in metrics.top if metrics else ():
+        if abs(top.share - share) < 1e-9:
+            return _raw(float(getattr(top, attr)))
+    return None
+
+
+def model_card_csv(
+    version: ModelVersion, table: str, protect: Callable[[int], Protected]
+) -> tuple[tuple[str, ...], list[tuple[object, ...]]]:
+    """Header and rows of one model-card table (one of :data:`MODEL_CARD_TABLES`) at full
+    precision, with the same disclosure control as the page. KeyError for another name."""
+    m, base = version.metrics, version.baseline
+    if table == "validation":
+        rows: list[tuple[object, ...]] = [
+            (attr, _raw(getattr(m, attr)), _raw(getattr(base, attr)) if base else None)
+            for _label, attr, _places in _MEASURES
+        ]
+        return VALIDATION_CSV_COLUMNS, rows
+    if table == "top":
+        return TOP_CSV_COLUMNS, [
+            (
+                s,
+                _top_raw(m, s, "sensitivity"),
+                _top_raw(m, s, "ppv"),
+                _top_raw(base, s, "sensitivity"),
+                _top_raw(base, s, "ppv"),
+            )
+            for s in TOP_SHARES
+        ]
+    if table == "calibration":
+        rows = []
+        for i, b in enumerate(m.calibration, start=1):
+            n, events = protect(b.n), protect(b.events)
+            hidden = n.suppressed or events.suppressed
+            rows.append(
+                (
+                    i,
+                    _raw(b.lower),
+                    _raw(b.upper),
+                    _count_cell(n),
+                    _count_cell(events),
+                    _raw(b.mean_predicted),
+                    None if hidden else _raw(b.observed),
+                )
+            )
+        return CALIBRATION_CSV_COLUMNS, rows
+    if table in SUBGROUP_LABELS:
+        rows = []
+        for sub in version.subgroups:
+            if sub.dimension != table:
+                continue
+            n = protect(int(sub.n))
+            sm = sub.metrics
+            figures: list[object] = [
+                _raw(sm.auroc),
+                _raw(sm.auprc),
+                _raw(sm.calibration_slope),
+                _raw(sm.calibration_intercept),
+                _raw(sm.brier),
+                *(_top_raw(sm, s, k) for s in TOP_SHARES for k in ("sensitivity", "ppv")),
+            ]
+            # a group too small to publish gets its (protected) size and no figures
+            rows.append(
+                (sub.group, _count_cell(n), *([None] * len(figures) if n.suppressed else figures))
+            )
+        return SUBGROUP_CSV_COLUMNS, rows
+    raise KeyError(table)

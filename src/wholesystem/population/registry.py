@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from wholesystem.population.models import RiskModel
 
 __all__ = [
+    "CalibrationBin",
     "ModelMetrics",
     "ModelVersion",
     "SubgroupMetrics",
@@ -42,6 +43,25 @@ class TopK:
 
 
 @dataclass(frozen=True)
+class CalibrationBin:
+    """One group of people with similar predicted risk (a tenth of the validation year
+    ranked by risk): what the model predicted for them and what happened."""
+
+    lower: float
+    """Lowest predicted risk in the group."""
+    upper: float
+    """Highest predicted risk in the group."""
+    n: int
+    events: int
+    """People in the group with an emergency admission in the outcome year."""
+    mean_predicted: float
+
+    @property
+    def observed(self) -> float:
+        return self.events / self.n if self.n else math.nan
+
+
+@dataclass(frozen=True)
 class ModelMetrics:
     auroc: float
     auprc: float
@@ -52,6 +72,8 @@ class ModelMetrics:
     n: int = 0
     events: int = 0
     """People with at least one emergency admission in the outcome year."""
+    calibration: tuple[CalibrationBin, ...] = ()
+    """Predicted against observed by tenth of risk (overall figures only)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +123,7 @@ def metrics_to_json(m: ModelMetrics) -> dict[str, Any]:
     data["top"] = [
         {"share": t.share, "sensitivity": _num(t.sensitivity), "ppv": _num(t.ppv)} for t in m.top
     ]
+    data["calibration"] = list(data["calibration"])
     return data
 
 
@@ -117,6 +140,16 @@ def metrics_from_json(data: dict[str, Any]) -> ModelMetrics:
         ),
         n=int(data.get("n", 0)),
         events=int(data.get("events", 0)),
+        calibration=tuple(
+            CalibrationBin(
+                lower=float(b["lower"]),
+                upper=float(b["upper"]),
+                n=int(b["n"]),
+                events=int(b["events"]),
+                mean_predicted=float(b["mean_predicted"]),
+            )
+            for b in data.get("calibration", [])
+        ),
     )
 
 

@@ -747,7 +747,28 @@ def model_card(request: Request, version: str, db: Db, user: Anyone) -> Response
             },
         ],
         features=list(found.features),
-        metrics=p.metric_rows(found.metrics),
+        csv_base=f"/population/models/{found.version}",
+        validation=p.validation_rows(found.metrics, found.baseline),
+        top=p.top_rows(found.metrics, found.baseline),
+        calibration=p.calibration_rows(found.metrics.calibration, protect_count),
         subgroups=p.subgroup_rows(found.subgroups, protect_count),
         top_labels=["Top 0.5%", "Top 1%", "Top 5%"],
     )
+
+
+@router.get("/population/models/{version}/{table}.csv")
+def model_card_csv(request: Request, version: str, table: str, db: Db, user: Anyone) -> Response:
+    """One table of a model card as CSV (the tables are ``presenters.MODEL_CARD_TABLES``)."""
+    _model_reader(user)
+    found = registry.get_version(db, version[:64])
+    if found is None:
+        raise HTTPException(404, f"There is no model version '{version[:64]}'.")
+    if table not in p.MODEL_CARD_TABLES:
+        raise HTTPException(
+            404,
+            f"A model card has no table '{table[:40]}'; the tables are "
+            + ", ".join(p.MODEL_CARD_TABLES)
+            + ".",
+        )
+    header, rows = p.model_card_csv(found, table, protect_count)
+    return csv_response(f"model-{found.version}-{table}.csv", header, rows)

@@ -222,10 +222,13 @@ def stage(
     run_id: int,
     fmt: str,
     keep_existing: Path | None = None,
+    in_line_order: bool = False,
 ) -> StageResult:
     """Write the good rows of ``checked`` aside of ``target``.
 
     With ``keep_existing``, the rows already in that part are kept (replay appends).
+    ``in_line_order``: the checked table's rows are already in ``line`` order, so they
+    are written as they are, without a sort.
     """
     table, quarantined = checked.relation, checked.quarantined
     sql = typed_sql(ds, table, org_code, source_file, run_id, fmt)
@@ -236,10 +239,10 @@ def stage(
     tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
     try:
         # In file order whatever path read it, so the same file always stages the same part.
-        con.execute(
-            f"COPY (SELECT * FROM ({sql}) ORDER BY source_line) "  # noqa: S608
-            f"TO {_sql_path(tmp)} {PARQUET_OPTIONS}"
-        )
+        ordered = f"SELECT * FROM ({sql}) ORDER BY source_line"  # noqa: S608
+        if in_line_order and keep_existing is None:
+            ordered = sql  # a scan of the table keeps its order: nothing to sort
+        con.execute(f"COPY ({ordered}) TO {_sql_path(tmp)} {PARQUET_OPTIONS}")
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         [(read, loaded)] = con.execute(

@@ -8,7 +8,9 @@ same write-aside-rename as :class:`wholesystem.store.lake.Lake`), so a reader se
 old part or the new one, never half a file.
 
 ``source_identity`` (a plain lake table) holds one row per distinct identity a source
-holds for a person: the linkage input.
+holds for a person: the linkage input. Each part's identities are also kept under
+``<lake>/_identity/`` (a folder, not a table), stamped with the part's version, so that
+rebuilding ``source_identity`` after an ingest reads only the parts that changed.
 """
 
 from __future__ import annotations
@@ -22,20 +24,26 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from wholesystem.record.schemas import IDENTITY_COLUMNS, staged_datasets
 from wholesystem.store.lake import Lake
 
 __all__ = [
+    "IDENTITY_DIR",
     "SOURCE_IDENTITY",
     "SOURCE_IDENTITY_COLUMNS",
     "connect_staged",
+    "identity_path",
     "part_path",
     "rebuild_source_identity",
     "remove_part",
     "staged_dir",
     "staged_glob",
     "staged_parts",
+    "write_identities",
 ]
 
 SOURCE_IDENTITY = "source_identity"
@@ -51,6 +59,10 @@ SOURCE_IDENTITY_COLUMNS = (
     "sex",
     "postcode",
 )
+# The per-part identities rebuild_source_identity keeps: a folder, not a lake table.
+IDENTITY_DIR = "_identity"
+_STAMP_KEY = b"ws_part_stamp"
+_TAIL = 64 * 1024
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -85,13 +97,14 @@ def staged_glob(lake: Lake, dataset: str) -> str | None:
 
 
 @contextmanager
-def _aside(target: Path) -> Iterator[Path]:
+def _aside(target: Path, *, durable: bool = True) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
     try:
         yield tmp
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, target)
     finally:
         with suppress(FileNotFoundError):
@@ -123,49 +136,156 @@ def connect_staged(
     return con
 
 
-def rebuild_source_identity(lake: Lake) -> int:
-    """Rewrite ``source_identity`` from every staged table; returns its row count.
+def _identity_sql(dataset: str, source: str) -> str:
+    """The ``source_identity`` rows of one staged part, in the table's order.
 
     One row per distinct (source, dataset, local_patient_id, nhs_number, given_name,
     family_name, date_of_birth, sex, postcode). ``record_id`` is
     ``<org>:<dataset>:<local_patient_id>:<first 10 hex of the identity's SHA-256>``:
     stable across rebuilds, new for a new variant of a person's details.
     """
-    con = connect_staged(lake)
+    hashed = " || '|' || ".join(
+        f"coalesce(CAST({c} AS VARCHAR), '')" for c in IDENTITY_COLUMNS if c != "local_patient_id"
+    )
+    ident = ", ".join(IDENTITY_COLUMNS)
+    # Every name here comes from the declarations, not from input; source is quoted.
+    return (
+        "SELECT org_code || ':' || dataset || ':' || local_patient_id || ':' || "  # noqa: S608
+        f"left(sha256({hashed}), 10) AS record_id, org_code AS source, dataset, "
+        "local_patient_id, nhs_number, given_name, family_name, "
+        "CAST(date_of_birth AS DATE) AS date_of_birth, sex, postcode "
+        f"FROM (SELECT DISTINCT org_code, {_sql_text(dataset)} AS dataset, {ident} "
+        f"FROM read_parquet({source})) "
+        f"{_ORDER}"
+    )
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def identity_path(lake: Lake, part: Path) -> Path:
+    """Where the identities of one staged part are kept (see :func:`write_identities`)."""
+    return lake.root / IDENTITY_DIR / part.relative_to(lake.root)
+
+
+def _stamp(part: Path) -> str:
+    """What tells one version of a part from another, cheaply.
+
+    Size, modification time and inode (a part is only replaced by renaming a newly
+    written file onto it; the rename keeps them), and a hash of the file's tail, which
+    holds the Parquet footer: every column chunk's offsets and statistics.
+    """
+    st = part.stat()
+    with open(part, "rb") as fh:
+        fh.seek(max(st.st_size - _TAIL, 0))
+        tail = hashlib.sha256(fh.read(_TAIL)).hexdigest()[:16]
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{tail}"
+
+
+def _kept_stamp(path: Path) -> str | None:
     try:
-        ident = ", ".join(IDENTITY_COLUMNS)
-        selects = [
-            f"SELECT DISTINCT org_code, '{ds.name}' AS dataset, {ident} FROM staged_{ds.name}"  # noqa: S608
-            for ds in staged_datasets()
-            if staged_glob(lake, ds.name) is not None
-        ]
-        if not selects:
-            body = (
-                "SELECT NULL::VARCHAR AS org_code, NULL::VARCHAR AS dataset, "
-                + ", ".join(
-                    f"NULL::{'DATE' if c == 'date_of_birth' else 'VARCHAR'} AS {c}"
-                    for c in IDENTITY_COLUMNS
-                )
-                + " WHERE false"
-            )
+        meta = pq.read_metadata(path).metadata or {}
+    except (OSError, pa.ArrowException):
+        return None
+    stamp = meta.get(_STAMP_KEY)
+    return stamp.decode() if stamp is not None else None
+
+
+def write_identities(
+    con: duckdb.DuckDBPyConnection, lake: Lake, dataset: str, part: Path, written: Path
+) -> None:
+    """Keep the ``source_identity`` rows of one staged part, for the next rebuild.
+
+    ``part`` is where the part lives (or will, once committed); ``written`` is its file
+    now (its temporary name before the commit renames it, which keeps its stamp). The
+    rows are stored with the part's stamp: :func:`rebuild_source_identity` uses them
+    while the part is unchanged and works them out again otherwise.
+    """
+    target = identity_path(lake, part)
+    stamp = _stamp(written)
+    # Not synced to disk: a file lost or cut short in a crash is worked out again.
+    with _aside(target, durable=False) as tmp:
+        con.execute(
+            f"COPY ({_identity_sql(dataset, _sql_path(written))}) TO {_sql_path(tmp)} "
+            f"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
+            f"KV_METADATA {{{_STAMP_KEY.decode()}: {_sql_text(stamp)}}})"
+        )
+
+
+def _identity_schema() -> pa.Schema:
+    return pa.schema(
+        pa.field(c, pa.date32() if c == "date_of_birth" else pa.string())
+        for c in SOURCE_IDENTITY_COLUMNS
+    )
+
+
+_ORDER = "ORDER BY source, dataset, local_patient_id, record_id"
+
+
+def _merged(con: duckdb.DuckDBPyConnection, tables: list[pa.Table]) -> pa.Table:
+    """``tables`` as one, duplicates dropped, in the table's order."""
+    con.register("ws_identities", pa.concat_tables(tables))
+    try:
+        merged: pa.Table = con.sql(
+            f"SELECT DISTINCT * FROM ws_identities {_ORDER}"  # noqa: S608
+        ).to_arrow_table()
+    finally:
+        con.unregister("ws_identities")
+    return merged
+
+
+def rebuild_source_identity(lake: Lake) -> int:
+    """Rewrite ``source_identity`` from every staged part; returns its row count.
+
+    Each part's identities (see :func:`_identity_sql`) are worked out once and kept
+    beside the lake (:func:`write_identities`; ingest does it as it stages a part), so a
+    rebuild reads only the parts added or replaced since. Each part's rows are in the
+    table's order and hold one organisation, so the table is their concatenation in
+    (organisation, dataset) order; an organisation and dataset with several parts has
+    its rows merged, duplicates dropped, and sorted again.
+    """
+    schema = _identity_schema()
+    groups: dict[tuple[str, str], list[pa.Table]] = {}
+    mixed: list[pa.Table] = []  # parts holding several organisations (none that ingest writes)
+    con = duckdb.connect(":memory:")
+    try:
+        for ds in staged_datasets():
+            for part in staged_parts(lake, ds.name):
+                kept = identity_path(lake, part)
+                if _kept_stamp(kept) != _stamp(part):
+                    write_identities(con, lake, ds.name, part, part)
+                # Cast to one schema: drops the stamp, and the required flags DuckDB sets
+                # on a column with no NULLs in one part.
+                table = pq.read_table(kept).cast(schema)
+                if table.num_rows == 0:
+                    continue
+                sources = pc.unique(table.column("source"))
+                if len(sources) == 1:
+                    groups.setdefault((str(sources[0]), ds.name), []).append(table)
+                else:
+                    mixed.append(table)
+        _drop_stale_identities(lake)
+        if mixed:
+            mixed.extend(t for ts in groups.values() for t in ts)
+            tables = [_merged(con, mixed)]
         else:
-            body = " UNION ".join(selects)
-        hashed = " || '|' || ".join(
-            f"coalesce(CAST({c} AS VARCHAR), '')"
-            for c in IDENTITY_COLUMNS
-            if c != "local_patient_id"
-        )
-        # Every name here comes from the declarations, not from input.
-        sql = (
-            "SELECT org_code || ':' || dataset || ':' || local_patient_id || ':' || "  # noqa: S608
-            f"left(sha256({hashed}), 10) AS record_id, org_code AS source, dataset, "
-            "local_patient_id, nhs_number, given_name, family_name, "
-            "CAST(date_of_birth AS DATE) AS date_of_birth, sex, postcode "
-            f"FROM ({body}) ORDER BY source, dataset, local_patient_id, record_id"
-        )
-        target = lake.path(SOURCE_IDENTITY)
-        with _aside(target) as tmp:
-            con.execute(f"COPY ({sql}) TO {_sql_path(tmp)} (FORMAT parquet, COMPRESSION zstd)")
-        return lake.row_count(SOURCE_IDENTITY)
+            tables = [
+                ts[0] if len(ts) == 1 else _merged(con, ts).cast(schema)
+                for _, ts in sorted(groups.items())
+            ]
     finally:
         con.close()
+    table = pa.concat_tables([t.cast(schema) for t in tables]) if tables else schema.empty_table()
+    lake.write_arrow(SOURCE_IDENTITY, table)
+    return int(table.num_rows)
+
+
+def _drop_stale_identities(lake: Lake) -> None:
+    """Remove kept identities whose part is gone."""
+    root = lake.root / IDENTITY_DIR
+    if not root.exists():
+        return
+    for kept in root.glob("*/*/*.parquet"):
+        if not (lake.root / kept.relative_to(root)).exists():
+            remove_part(kept)

@@ -28,6 +28,8 @@ from wholesystem.footprint.schema import (
 __all__ = ["Footprint", "Source", "build_footprint", "footprint_file"]
 
 SYSTEM_CODE = "QNS"
+UNITS = 400
+"""Unit postcodes per sector: two letters of 20 (``people.unit_letters``)."""
 ICB_CODE = "QNS"
 REGISTRY_CODE = "X26"
 LOCAL_ID_MODULUS = 99_999_989
@@ -171,6 +173,10 @@ class Footprint:
     area_minority: npt.NDArray[np.float64]
     area_outward: tuple[str, ...]
     area_sector: npt.NDArray[np.int64]
+    area_unit_share: npt.NDArray[np.int64]
+    """Number of areas sharing this area's postcode sector."""
+    area_unit_slot: npt.NDArray[np.int64]
+    """This area's position among them (its units are slot, slot + share, ...)."""
     acute_codes: tuple[str, ...]
     acute_by_place: npt.NDArray[np.float64]
     """Row per place: probability that a resident's main acute trust is each acute trust."""
@@ -182,6 +188,22 @@ class Footprint:
     @property
     def n_areas(self) -> int:
         return len(self.area_codes)
+
+    def area_units(
+        self, area: npt.NDArray[np.int64], unit: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
+        """Map drawn unit numbers (0 .. 399) to units that belong to ``area`` alone.
+
+        Areas of a neighbourhood share its postcode sectors when it has more than nine
+        areas; each such area takes the units ``slot, slot + share, ...`` of its sector, so
+        every unit postcode lies in exactly one area (as in the ONS postcode directory,
+        where a unit postcode belongs to one LSOA). A sector with one area keeps the drawn
+        unit unchanged. No random numbers are used.
+        """
+        share = self.area_unit_share[area]
+        slot = self.area_unit_slot[area]
+        usable = (UNITS - slot + share - 1) // share
+        return np.asarray(slot + share * (unit % usable), dtype=np.int64)
 
     def source_index(self, code: str) -> int:
         for i, source in enumerate(self.sources):
@@ -261,6 +283,14 @@ def build_footprint(people: int, rng: np.random.Generator, fhir_share: float) ->
         idx = np.flatnonzero(a_hood == h)
         a_sector[idx] = np.arange(len(idx)) % 9 + 1
     area_codes = tuple(f"E01{990001 + i:06d}" for i in range(len(a_hood)))
+    # areas sharing a sector split its unit postcodes between them (see area_units)
+    sector_key = a_hood * 10 + a_sector
+    a_share = np.zeros(len(a_hood), dtype=np.int64)
+    a_slot = np.zeros(len(a_hood), dtype=np.int64)
+    for key in np.unique(sector_key):
+        idx = np.flatnonzero(sector_key == key)
+        a_share[idx] = len(idx)
+        a_slot[idx] = np.arange(len(idx))
 
     acute_codes = ("R9A", "R9B")
     acute_by_place = np.array([[0.95, 0.05], [0.7, 0.3], [0.08, 0.92]])
@@ -354,6 +384,8 @@ def build_footprint(people: int, rng: np.random.Generator, fhir_share: float) ->
         area_minority=a_minority,
         area_outward=a_outward,
         area_sector=a_sector,
+        area_unit_share=a_share,
+        area_unit_slot=a_slot,
         acute_codes=acute_codes,
         acute_by_place=acute_by_place,
         community_code="R9C",

@@ -313,7 +313,8 @@ def build_population(
     # ---- place ----------------------------------------------------------------------
     area_p = fp.area_weight / fp.area_weight.sum()
     h_area0 = rng.choice(fp.n_areas, size=n_h, p=area_p)
-    h_unit0 = rng.integers(0, len(_LETTERS) ** 2, size=n_h)
+    # a drawn unit becomes one of the area's own unit postcodes (no extra random draws)
+    h_unit0 = fp.area_units(h_area0, rng.integers(0, len(_LETTERS) ** 2, size=n_h))
     # ethnicity from the area mix; the recorded code comes later
     minority = fp.area_minority[h_area0]
     mix_codes = list(codes.ETHNIC_MINORITY_MIX)
@@ -443,7 +444,9 @@ def build_population(
         + (rng.random(n_h) * hood_counts[hood_of[h_area0]]).astype(np.int64)
     ]
     h_area1[moves] = np.where(local_move, same_hood_pick, any_area)[moves]
-    h_unit1 = np.where(moves, rng.integers(0, len(_LETTERS) ** 2, size=n_h), h_unit0)
+    h_unit1 = np.where(
+        moves, fp.area_units(h_area1, rng.integers(0, len(_LETTERS) ** 2, size=n_h)), h_unit0
+    )
 
     # practices: the area's own practice (80%) or another in the same neighbourhood
     prac_of_area = fp.area_practice

@@ -43,16 +43,24 @@ from wholesystem.synth.extracts import (
     csv_header,
     extract_path,
 )
-from wholesystem.synth.footprint_gen import Footprint, build_footprint, footprint_file
+from wholesystem.synth.footprint_gen import UNITS, Footprint, build_footprint, footprint_file
 from wholesystem.synth.nhs import number_pool
 from wholesystem.synth.output import MANIFEST, Sink, prepare_output, publish
 
-__all__ = ["CHUNK_SIZE", "GENERATOR_VERSION", "FileEntry", "SynthManifest", "generate"]
+__all__ = [
+    "CHUNK_SIZE",
+    "DEPRIVATION_FILE",
+    "GENERATOR_VERSION",
+    "FileEntry",
+    "SynthManifest",
+    "deprivation_table",
+    "generate",
+]
 
 I64 = npt.NDArray[np.int64]
 EPOCH = dt.date(1970, 1, 1)
 CHUNK_SIZE = 50_000
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 """Bumped whenever the same config would produce different bytes."""
 MANIFEST_FORMAT = "wholesystem-synth-manifest/1"
 
@@ -199,6 +207,36 @@ def _results(jobs: list[_Job], workers: int) -> Iterator[_Result]:
             yield result
 
 
+DEPRIVATION_FILE = "reference/postcode_deprivation.csv"
+DEPRIVATION_COLUMNS = ("postcode", "lsoa_code", "imd_decile")
+
+
+def deprivation_table(fp: Footprint) -> pa.Table:
+    """Every unit postcode of the footprint with its small area and that area's decile.
+
+    Public reference data, not a partner extract: what an ICS builds from the ONS postcode
+    directory (postcode to LSOA) and the English Indices of Deprivation (LSOA to IMD
+    decile, 1 = most deprived). Each unit postcode belongs to one area
+    (:meth:`Footprint.area_units`); rows are in area order, then unit order.
+    """
+    areas: list[I64] = []
+    units: list[I64] = []
+    for a in range(fp.n_areas):
+        share, slot = int(fp.area_unit_share[a]), int(fp.area_unit_slot[a])
+        own = np.arange(slot, UNITS, share, dtype=np.int64)
+        areas.append(np.full(len(own), a, dtype=np.int64))
+        units.append(own)
+    area = np.concatenate(areas)
+    unit = np.concatenate(units)
+    return pa.table(
+        {
+            "postcode": identity.postcode_strings(fp, area, unit),
+            "lsoa_code": pa.array(fp.area_codes).take(pa.array(area)),
+            "imd_decile": pa.array(fp.area_decile[area], pa.int64()),
+        }
+    )
+
+
 def _expected_extracts(fp: Footprint) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for s in fp.sources:
@@ -342,6 +380,12 @@ def _generate(
 
             fp_json = footprint_file(fp, list_sizes).model_dump_json(indent=2) + "\n"
             sink.write_whole("footprint.json", fp_json.encode(), 1)
+            reference = deprivation_table(fp)
+            sink.write_whole(
+                DEPRIVATION_FILE,
+                csv_header(DEPRIVATION_COLUMNS) + csv_bytes(reference),
+                reference.num_rows,
+            )
             bar.advance(t_final)
             summary["registered_at_end"] = population
             summary["practices"] = len(fp.practice_codes)

@@ -1,0 +1,218 @@
+"""Files side by side give what one file after another gives; kept identities stay right.
+
+``ingest_path`` runs the DuckDB work of several files at once and records outcomes in
+order; ``source_identity`` is gathered from identities kept per staged part. These tests
+hold both to the plain forms: one file at a time, and the table worked out from every
+staged table at once (the query ingest used before).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.record.conftest import CORPUS
+from wholesystem.access.models import AuditEvent
+from wholesystem.record import ingest
+from wholesystem.record.models import IngestRun, QuarantineRow
+from wholesystem.record.schemas import IDENTITY_COLUMNS, staged_datasets
+from wholesystem.record.staging import (
+    IDENTITY_DIR,
+    SOURCE_IDENTITY,
+    connect_staged,
+    part_path,
+    rebuild_source_identity,
+    staged_glob,
+)
+from wholesystem.store.db import make_engine, make_session_factory, upgrade
+from wholesystem.store.lake import Lake
+
+APC = (CORPUS / "R9A/apc/clean.csv").read_text().splitlines()
+
+
+def _reference_identity(lake: Lake) -> list[tuple[Any, ...]]:
+    """``source_identity`` as the whole-lake query works it out, in its order."""
+    con = connect_staged(lake)
+    try:
+        ident = ", ".join(IDENTITY_COLUMNS)
+        selects = [
+            f"SELECT DISTINCT org_code, '{ds.name}' AS dataset, {ident} FROM staged_{ds.name}"  # noqa: S608
+            for ds in staged_datasets()
+            if staged_glob(lake, ds.name) is not None
+        ]
+        if not selects:
+            return []
+        hashed = " || '|' || ".join(
+            f"coalesce(CAST({c} AS VARCHAR), '')"
+            for c in IDENTITY_COLUMNS
+            if c != "local_patient_id"
+        )
+        return con.execute(
+            "SELECT org_code || ':' || dataset || ':' || local_patient_id || ':' || "  # noqa: S608
+            f"left(sha256({hashed}), 10) AS record_id, org_code AS source, dataset, "
+            "local_patient_id, nhs_number, given_name, family_name, "
+            "CAST(date_of_birth AS DATE) AS date_of_birth, sex, postcode "
+            f"FROM ({' UNION '.join(selects)}) "
+            "ORDER BY source, dataset, local_patient_id, record_id"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def _identity(lake: Lake) -> list[tuple[Any, ...]]:
+    table = pq.read_table(lake.path(SOURCE_IDENTITY))
+    assert table.column_names == [
+        "record_id",
+        "source",
+        "dataset",
+        "local_patient_id",
+        "nhs_number",
+        "given_name",
+        "family_name",
+        "date_of_birth",
+        "sex",
+        "postcode",
+    ]
+    return [tuple(r.values()) for r in table.to_pylist()]
+
+
+def _assert_identity_right(lake: Lake) -> None:
+    """The kept identities give the reference table, and so does a rebuild from nothing."""
+    expected = _reference_identity(lake)
+    assert _identity(lake) == expected
+    shutil.rmtree(lake.root / IDENTITY_DIR, ignore_errors=True)
+    assert rebuild_source_identity(lake) == len(expected)
+    assert _identity(lake) == expected
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    for path in source.rglob("*"):
+        if path.is_file():
+            dest = target / path.relative_to(source)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(path.read_bytes())
+
+
+def _everything(tmp: Path, source: Path) -> tuple[Any, ...]:
+    """Ingest ``source`` into a fresh database and lake: every record it leaves."""
+    url = f"sqlite:///{tmp / 'db.sqlite'}"
+    upgrade(url)
+    engine = make_engine(url)
+    lake = Lake(tmp / "lake")
+    try:
+        factory = make_session_factory(engine)
+        summary = ingest.ingest_path(factory, lake, source, actor="t")
+        with factory() as s:
+            runs = [
+                (
+                    r.id,
+                    r.file_path,
+                    r.status,
+                    r.reason,
+                    r.superseded_by,
+                    r.details,
+                    r.rows_read,
+                    r.rows_loaded,
+                    r.rows_quarantined,
+                )
+                for r in s.scalars(select(IngestRun).order_by(IngestRun.id))
+            ]
+            quarantine = [
+                (q.id, q.run_id, q.line, q.column_name, q.rule, q.message, q.raw)
+                for q in s.scalars(select(QuarantineRow).order_by(QuarantineRow.id))
+            ]
+            audit = [
+                (a.action, a.object_id, a.detail)
+                for a in s.scalars(select(AuditEvent).order_by(AuditEvent.seq))
+            ]
+    finally:
+        engine.dispose()
+    parts = {
+        str(p.relative_to(lake.root)): pq.read_table(p).to_pylist()
+        for p in sorted(lake.root.rglob("*.parquet"))
+    }
+    outcomes = [(o.path, o.status, o.reason, o.run_id, o.superseded) for o in summary.outcomes]
+    _assert_identity_right(lake)
+    return outcomes, runs, quarantine, audit, parts
+
+
+def test_files_side_by_side_equal_one_after_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole corpus (CSV, FHIR, OMOP, rejected files), with a duplicate delivery."""
+    source = tmp_path / "in"
+    _copy_tree(CORPUS, source)
+    # The same bytes under a second name: unchanged only if the first is recorded first.
+    shutil.copyfile(source / "R9A/apc/clean.csv", source / "R9A/apc/clean_again.csv")
+    together = _everything(tmp_path / "together", source)
+    assert together[1]
+    assert together[2]
+    statuses = {o[0].rsplit("/", 1)[-1]: o[1] for o in together[0]}
+    assert statuses["clean_again.csv"] == "unchanged"
+    with monkeypatch.context() as patch:
+        patch.setattr(ingest, "_IN_FLIGHT", 1)  # each file recorded before the next starts
+        alone = _everything(tmp_path / "alone", source)
+    assert together == alone
+
+
+def test_kept_identities_follow_corrections_replays_and_removals(
+    tmp_path: Path, factory: sessionmaker[Session], lake: Lake
+) -> None:
+    def run(path: Path) -> list[str]:
+        summary = ingest.ingest_path(factory, lake, path, actor="t")
+        _assert_identity_right(lake)
+        return [o.status for o in summary.outcomes]
+
+    apc = tmp_path / "in" / "R9A" / "apc"
+    apc.mkdir(parents=True)
+    (apc / "a.csv").write_text("\n".join(APC) + "\n")
+    (apc / "b.csv").write_text("\n".join([APC[0], APC[1]]) + "\n")  # shares a row with a.csv
+    for rel in ("R9A/ecds", "N90001/gp_fhir"):  # another dataset; FHIR-mapped parts
+        shutil.copytree(CORPUS / rel, tmp_path / "in" / rel)
+    assert "loaded" in run(tmp_path / "in")
+    # A corrected a.csv: Cat's identity goes, Bob's stays (b.csv still holds it).
+    (apc / "a.csv").write_text("\n".join([APC[0], APC[2].replace("Bob", "Robert")]) + "\n")
+    assert run(tmp_path / "in").count("loaded") == 1
+    # A part rewritten behind ingest's back is noticed by its stamp.
+    part = part_path(lake, "apc", "R9A", "b.csv")
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"COPY (SELECT * REPLACE ('Roberta' AS given_name) FROM read_parquet('{part}')) "  # noqa: S608
+            f"TO '{part}.new' (FORMAT parquet)"
+        )
+    finally:
+        con.close()
+    Path(f"{part}.new").replace(part)
+    rebuild_source_identity(lake)
+    assert ("Roberta",) in {(r[5],) for r in _identity(lake)}
+    _assert_identity_right(lake)
+    # A part removed takes its identities with it.
+    part.unlink()
+    rebuild_source_identity(lake)
+    _assert_identity_right(lake)
+    assert not (lake.root / IDENTITY_DIR / part.relative_to(lake.root)).exists()
+
+
+def test_an_empty_lake_has_an_empty_identity_table(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    assert rebuild_source_identity(lake) == 0
+    assert _identity(lake) == []
+
+
+def test_a_table_out_of_file_order_is_sorted_when_staged() -> None:
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE kept AS SELECT range + 1 AS rec FROM range(5)")
+        con.execute("CREATE TABLE shuffled AS SELECT * FROM (VALUES (2), (1), (3)) t(rec)")
+        assert ingest._in_file_order(con, "kept")
+        assert not ingest._in_file_order(con, "shuffled")
+    finally:
+        con.close()
