@@ -37,7 +37,7 @@ $(STATIC)/.installed: node_modules/.installed
 	touch $@
 
 run: install
-	WHOLESYSTEM_MODE=demo $(BIN)/wholesystem demo --people $(PEOPLE) --seed $(SEED)
+	WHOLESYSTEM_MODE=demo WHOLESYSTEM_WORKERS=$${WHOLESYSTEM_WORKERS:-2} $(BIN)/wholesystem demo --people $(PEOPLE) --seed $(SEED)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -58,3 +58,54 @@ def test_production_without_a_secret_refuses_to_start(monkeypatch: pytest.Monkey
     reset_settings()
     assert result.exit_code == 2
     assert "WHOLESYSTEM_SECRET_KEY is not set" in result.output
+
+
+@pytest.mark.parametrize(
+    ("workers", "expected_app", "expected_extra"),
+    [
+        # one process: the app object itself
+        ("1", "object", {}),
+        # several: uvicorn needs an import string to start each worker's app
+        ("2", "wholesystem.web.app:create_app", {"factory": True, "workers": 2}),
+    ],
+)
+def test_serve_runs_the_configured_number_of_workers(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: object,
+    workers: str,
+    expected_app: str,
+    expected_extra: dict[str, object],
+) -> None:
+    import uvicorn
+
+    from wholesystem.config import reset_settings
+
+    calls: list[tuple[object, dict[str, object]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: calls.append((target, kw)))
+    monkeypatch.setenv("WHOLESYSTEM_MODE", "test")
+    monkeypatch.setenv("WHOLESYSTEM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("WHOLESYSTEM_WORKERS", workers)
+    reset_settings()
+    result = CliRunner().invoke(app, ["serve", "--port", "8123"])
+    reset_settings()
+    assert result.exit_code == 0, result.output
+    [(target, kwargs)] = calls
+    if expected_app == "object":
+        assert not isinstance(target, str)
+    else:
+        assert target == expected_app
+    assert kwargs["port"] == 8123
+    for key, value in expected_extra.items():
+        assert kwargs[key] == value
+
+
+def test_workers_must_be_at_least_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wholesystem.config import reset_settings
+
+    monkeypatch.setenv("WHOLESYSTEM_MODE", "test")
+    monkeypatch.setenv("WHOLESYSTEM_WORKERS", "0")
+    reset_settings()
+    result = CliRunner().invoke(app, ["db", "upgrade"])
+    reset_settings()
+    assert result.exit_code == 2
+    assert "workers" in result.output

@@ -55,6 +55,19 @@ def serve(
     from wholesystem.web.app import create_app
 
     settings = _settings()
+    if settings.workers > 1:
+        # Each worker process builds the app from the same environment (uvicorn needs an
+        # import string, not an app object, to start several).
+        uvicorn.run(
+            "wholesystem.web.app:create_app",
+            factory=True,
+            workers=settings.workers,
+            host=host or settings.host,
+            port=port or settings.port,
+            proxy_headers=False,
+            log_level="info",
+        )
+        return
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,

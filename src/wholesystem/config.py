@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Web server processes `serve` runs; one per core meets the dashboard "
+        "load target (docs/performance.md).",
+    )
 
     @classmethod
     def settings_customise_sources(
