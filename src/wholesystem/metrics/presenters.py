@@ -8,6 +8,8 @@ Templates only loop over what these return.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,6 +17,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from markupsafe import Markup
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from wholesystem.metrics.catalogue import (
@@ -164,8 +167,43 @@ class AreaIndex:
         return [self.areas[c] for c in self.children.get(code, ())]
 
 
+# The footprint changes only when a footprint file is loaded (a recorded pipeline run), yet
+# every dashboard request needs the whole tree: read it once per database and load.
+_AREA_INDEXES: weakref.WeakKeyDictionary[Engine, tuple[tuple[object, ...], AreaIndex]] = (
+    weakref.WeakKeyDictionary()
+)
+_AREA_INDEX_LOCK = threading.Lock()
+
+
 def area_index(session: Session) -> AreaIndex:
-    """Read the footprint tree and the partner organisations into an :class:`AreaIndex`."""
+    """The footprint tree and the partner organisations as an :class:`AreaIndex`.
+
+    Kept per database engine until the next footprint load (a ``footprint`` pipeline run
+    starting or finishing), so a request pays one small query, not the tree's.
+    """
+    from wholesystem.footprint.pipeline import FOOTPRINT_STEP
+    from wholesystem.store.models import PipelineRun
+
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    version = tuple(
+        session.execute(
+            select(func.count(), func.max(PipelineRun.id), func.max(PipelineRun.finished_at)).where(
+                PipelineRun.step == FOOTPRINT_STEP
+            )
+        ).one()
+    )
+    with _AREA_INDEX_LOCK:
+        cached = _AREA_INDEXES.get(engine)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    index = _read_area_index(session)
+    with _AREA_INDEX_LOCK:
+        _AREA_INDEXES[engine] = (version, index)
+    return index
+
+
+def _read_area_index(session: Session) -> AreaIndex:
     from wholesystem.footprint.queries import footprint_tree, list_organisations
 
     tree = footprint_tree(session)
