@@ -73,3 +73,33 @@ def test_home_shows_the_footprint_and_state_of_the_data(
     assert "Testshire Integrated Care System" in html
     assert "24,600" in html
     assert "State of the data" in html
+
+
+def test_the_cached_header_belongs_to_whoever_is_signed_in(
+    client: TestClient, sign_in: Callable[[str], TestClient]
+) -> None:
+    import re
+
+    from tests.web.conftest import csrf_from
+
+    def header(html: str) -> str:
+        return html.split("<header", 1)[1].split("</header>", 1)[0]
+
+    sign_in("admin")
+    first = client.get("/footprint").text
+    admin_header = header(first)
+    assert "Admin (" in admin_header
+    assert (
+        'aria-current="page"' in admin_header
+        or "nhsuk-header__navigation-item--current" in admin_header
+    )
+    # the same page again: the same header, from the cache
+    assert header(client.get("/footprint").text) == admin_header
+    token = re.search(r'name="csrf_token" value="([^"]+)"', admin_header)
+    assert token is not None
+    client.post("/logout", data={"csrf_token": csrf_from(first)}, follow_redirects=False)
+    sign_in("carer")
+    carer_header = header(client.get("/footprint").text)
+    assert "Carer (" in carer_header
+    assert "Admin (" not in carer_header
+    assert token.group(1) not in carer_header  # never another session's sign-out token

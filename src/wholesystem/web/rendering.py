@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,6 +12,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
+from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 
 from wholesystem.web.navigation import navigation_for
@@ -76,6 +79,43 @@ def _account(request: Request) -> dict[str, Any]:
     }
 
 
+_HEADER_CACHE_SIZE = 2048
+
+
+def _header_html(
+    request: Request, navigation: list[dict[str, object]], account: dict[str, Any]
+) -> Markup:
+    """The rendered header, kept per user, session (its sign-out token) and section.
+
+    The NHS.UK header macro costs more than the rest of a cached dashboard page; its
+    inputs change only with who is signed in and which section is current.
+    """
+    state = request.app.state
+    cache: OrderedDict[str, Markup] | None = getattr(state, "header_cache", None)
+    if cache is None:
+        cache = state.header_cache = OrderedDict()
+    key = repr((navigation, account))
+    with _HEADER_LOCK:
+        found = cache.get(key)
+        if found is not None:
+            cache.move_to_end(key)
+            return found
+    env: Environment = state.jinja
+    html = Markup(  # noqa: S704 - the template autoescapes; this is its output
+        env.get_template("_header.html").render(
+            service_name=SERVICE_NAME, navigation=navigation, account=account
+        )
+    )
+    with _HEADER_LOCK:
+        cache[key] = html
+        while len(cache) > _HEADER_CACHE_SIZE:
+            cache.popitem(last=False)
+    return html
+
+
+_HEADER_LOCK = threading.Lock()
+
+
 def render(
     request: Request,
     template: str,
@@ -88,12 +128,15 @@ def render(
     """Render ``template`` inside the NHS.UK shell."""
     env: Environment = request.app.state.jinja
     user = getattr(request.state, "user", None)
+    navigation = navigation_for(user.role if user else None, request.url.path)
+    account = _account(request)
     html = env.get_template(template).render(
         request=request,
         page=page,
         service_name=SERVICE_NAME,
-        navigation=navigation_for(user.role if user else None, request.url.path),
-        account=_account(request),
+        navigation=navigation,
+        account=account,
+        header_html=_header_html(request, navigation, account),
         current_user=user,
         csrf_token=getattr(request.state, "csrf_token", ""),
         cspNonce=getattr(request.state, "csp_nonce", None),
