@@ -35,10 +35,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from wholesystem.footprint.routes import api_router as footprint_api
     from wholesystem.footprint.routes import router as footprint_router
     from wholesystem.governance.api import api_router as governance_api
+    from wholesystem.governance.concerns.routes import api_router as govconcerns_api
     from wholesystem.governance.concerns.routes import (
         public_router as govconcerns_public_router,
     )
     from wholesystem.governance.concerns.routes import router as govconcerns_router
+    from wholesystem.governance.meetings.routes import api_router as govmeetings_api
     from wholesystem.governance.meetings.routes import (
         public_router as govmeetings_public_router,
     )
@@ -104,6 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(govmeetings_public_router)
     app.include_router(governance_api, prefix="/api/v1")
     app.include_router(govplan_api, prefix="/api/v1")
+    app.include_router(govmeetings_api, prefix="/api/v1")
+    app.include_router(govconcerns_api, prefix="/api/v1")
     app.include_router(population_router)
     app.include_router(finance_router)
     app.include_router(finance_public_router)

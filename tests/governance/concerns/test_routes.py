@@ -109,6 +109,11 @@ def test_concern_pages_need_a_sign_in_and_show_the_list(
     rows = list(csv.reader(io.StringIO(cc.get("/governance/concerns.csv?source=metric").text)))
     assert rows[0][0] == "reference"
     assert len(rows) == 4
+    # the JSON API holds the CSV's rows, with the same filters
+    api = cc.get("/api/v1/governance/concerns?source=metric")
+    assert api.status_code == 200
+    assert [[str(v) for v in row.values()] for row in api.json()] == rows[1:]
+    assert list(api.json()[0]) == rows[0]
     assert cc.get("/governance/concerns/C-9999").status_code == 404
     detail = cc.get("/governance/concerns/C-0004")
     assert "Local resolution: entered" in detail.text

@@ -3,6 +3,8 @@ view_board_papers, papers withheld from a conflicted member, forms with reasons,
 
 from __future__ import annotations
 
+import csv as csv_module
+import io
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -227,6 +229,16 @@ def test_actions_and_meetings_lists_filter_and_export(
     assert "Schedule a meeting" not in meetings.text
     export = mclient.get("/governance/meetings.csv?body=SB")
     assert export.text.count("\n") == 4
+    # the JSON API holds the CSVs' rows, with the same filters
+    for path in ("/governance/meetings?body=SB", "/governance/actions?view=overdue&body=SB"):
+        name = path.split("?")[0] + ".csv?" + path.split("?")[1]
+        table = list(csv_module.DictReader(io.StringIO(mclient.get(name).text)))
+        api = mclient.get("/api/v1" + path)
+        assert api.status_code == 200, path
+        assert [{k: str(v) for k, v in row.items()} for row in api.json()] == [
+            {k: v for k, v in row.items()} for row in table
+        ], path
+    assert mclient.get("/api/v1/governance/actions?view=nonsense").status_code == 400
     ids = _ids(settings_with_meetings)
     for table, header in (
         ("agenda", "position,"),

@@ -45,10 +45,14 @@ from wholesystem.governance.models import Person
 from wholesystem.web.csvfiles import csv_response
 from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
 
-__all__ = ["public_router", "router"]
+__all__ = ["api_router", "public_router", "router"]
 
 router = APIRouter(include_in_schema=False)
 public_router = APIRouter(include_in_schema=False)
+# JSON beside the CSV: the same rows, keyed by the CSV's column names.
+api_router = APIRouter(
+    dependencies=[Depends(require(Permission.raise_concerns))], tags=["governance"]
+)
 Db = Annotated[Session, Depends(get_db)]
 Raiser = Annotated[CurrentUser, Depends(require(Permission.raise_concerns))]
 Lead = Annotated[CurrentUser, Depends(require(Permission.manage_governance))]
@@ -664,3 +668,19 @@ def open_data_json(request: Request, name: str, db: Db) -> Response:
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="{d.name}.json"'},
     )
+
+
+@api_router.get("/governance/concerns")
+def concerns_json(
+    request: Request,
+    db: Db,
+    status: Q32 = None,
+    stage: Q32 = None,
+    source: Q32 = None,
+    organisation: Q32 = None,
+    overdue: Q32 = None,
+) -> list[dict[str, object]]:
+    """Concerns as JSON: the rows of ``/governance/concerns.csv``, with the same filters."""
+    f = _concern_filters(status, stage, source, organisation, overdue)
+    rows = list_concerns(db, f, current_time(request.app).date())
+    return [dict(zip(CONCERN_CSV_COLUMNS, r, strict=True)) for r in concern_csv_rows(rows)]

@@ -58,10 +58,14 @@ from wholesystem.governance.models import Body, Person
 from wholesystem.web.csvfiles import csv_response
 from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
 
-__all__ = ["public_router", "router"]
+__all__ = ["api_router", "public_router", "router"]
 
 router = APIRouter(include_in_schema=False)
 public_router = APIRouter(include_in_schema=False)
+# JSON beside the CSVs: the same rows, keyed by the CSV's column names.
+api_router = APIRouter(
+    dependencies=[Depends(require(Permission.view_dashboard))], tags=["governance"]
+)
 Db = Annotated[Session, Depends(get_db)]
 Viewer = Annotated[CurrentUser, Depends(require(Permission.view_dashboard))]
 Lead = Annotated[CurrentUser, Depends(require(Permission.manage_governance))]
@@ -799,3 +803,29 @@ def public_meeting(request: Request, meeting_id: int, db: Db) -> Response:
 @public_router.get("/public/governance/meetings/{meeting_id}/{table}.csv")
 def public_meeting_csv(request: Request, meeting_id: int, table: str, db: Db) -> Response:
     return _meeting_csv(request, db, meeting_id, table, public=True)
+
+
+@api_router.get("/governance/meetings")
+def meetings_json(
+    request: Request,
+    db: Db,
+    body: Q32 = None,
+    status: Q32 = None,
+    when: Annotated[str | None, Query(max_length=16)] = None,
+) -> list[dict[str, object]]:
+    """Meetings as JSON: the rows of ``/governance/meetings.csv``, with the same filters."""
+    rows = list_meetings(db, _meeting_filters(body, status, when), now=current_time(request.app))
+    return [dict(zip(MEETING_CSV_COLUMNS, r, strict=True)) for r in meeting_csv_rows(rows)]
+
+
+@api_router.get("/governance/actions")
+def actions_json(
+    request: Request,
+    db: Db,
+    view: Annotated[str | None, Query(max_length=16)] = None,
+    body: Q32 = None,
+) -> list[dict[str, object]]:
+    """Actions as JSON: the rows of ``/governance/actions.csv``, with the same filters."""
+    today = current_time(request.app).date()
+    rows = list_actions(db, _action_filters(view, body), today=today)
+    return [dict(zip(ACTION_CSV_COLUMNS, r, strict=True)) for r in action_csv_rows(rows, today)]
