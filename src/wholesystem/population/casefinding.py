@@ -19,8 +19,8 @@ Each candidate carries the criteria that fired, in plain words, and the model's 
 ``reasons`` (the factors that raised their risk, most important first).
 """
 
-# SQL here is built from this module's own column names and placeholders; every value
-# from a request is a bound parameter.
+# Every request value reaches SQL as a bound parameter; only this module's own column
+# names and placeholders are spliced into the query text.
 # ruff: noqa: S608
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ Who may see what is decided by the routes with ``wholesystem.access``; see
 docs/population-pages.md, "Cohorts and case-finding".
 """
 
-# SQL here is built from this module's own column names and placeholders; every value
-# from a request is a bound parameter.
+# Every request value reaches SQL as a bound parameter; only this module's own column
+# names and placeholders are spliced into the query text.
 # ruff: noqa: S608
 
 from __future__ import annotations
