@@ -5,9 +5,11 @@ Usage::
     .venv/bin/python benchmarks/bench_stratify.py                  # 100,000 people
     .venv/bin/python benchmarks/bench_stratify.py --people 20000
     .venv/bin/python benchmarks/bench_stratify.py --keep /tmp/strat100k   # keep and reuse
+    .venv/bin/python benchmarks/bench_stratify.py --demo-data /tmp/ics1m  # a built demo ICS
 
 Generates a synthetic ICS, ingests it, builds the person index and the linked lake, loads
-the footprint (all untimed), then times in this one process:
+the footprint (all untimed), or reuses the data folder of a demo ICS that ``wholesystem
+demo`` (or ``bench_dashboard_load.py``) built, with ``--demo-data``; then times in this one process:
 
 * **reference**: a bare DuckDB per-person aggregation of the whole ``event`` table (count
   and last date by person): the least any per-person feature build must read;
@@ -106,25 +108,46 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep", type=Path, default=None, help="work folder to keep/reuse")
+    parser.add_argument(
+        "--demo-data",
+        type=Path,
+        default=None,
+        help="the data folder of a built demo ICS (wholesystem.db, lake/, demo/): its database "
+        "is copied, its lake's population tables are rewritten",
+    )
     args = parser.parse_args()
-    root = args.keep or Path(tempfile.mkdtemp(prefix="bench-stratify-"))
-    root.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{root / 'bench.db'}"
-    lake = Lake(root / "lake")
+    if args.demo_data is not None:
+        # `wholesystem demo`'s layout. The database is copied so the models registered here
+        # (in a throwaway folder) never become the demo's active model.
+        root = args.demo_data
+        models = Path(tempfile.mkdtemp(prefix="bench-stratify-models-"))
+        shutil.copyfile(root / "wholesystem.db", models / "bench.db")
+        url = f"sqlite:///{models / 'bench.db'}"
+        lake = Lake(root / "lake")
+        ics = root / "demo"
+        if not lake.exists("event"):
+            parser.error(f"{root} holds no built lake (run the demo or the dashboard bench)")
+    else:
+        root = args.keep or Path(tempfile.mkdtemp(prefix="bench-stratify-"))
+        root.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{root / 'bench.db'}"
+        lake = Lake(root / "lake")
+        ics = root / "ics"
+        models = root / "models"
     try:
         if not lake.exists("event"):
             t = time.perf_counter()
-            generate(SynthConfig(people=args.people, seed=args.seed), root / "ics", progress=False)
+            generate(SynthConfig(people=args.people, seed=args.seed), ics, progress=False)
             upgrade(url)
             factory = make_session_factory(make_engine(url))
-            load_footprint_file(factory, root / "ics" / "footprint.json")
-            ingest_path(factory, lake, root / "ics" / "extracts", actor="bench")
+            load_footprint_file(factory, ics / "footprint.json")
+            ingest_path(factory, lake, ics / "extracts", actor="bench")
             build_person_index(factory, lake, actor="bench")
             build_linked_tables(factory, lake, "bench")
             print(f"setup (synth, ingest, link; untimed): {time.perf_counter() - t:.1f} s")
         factory = make_session_factory(make_engine(url))
         # the synthetic ICS's postcode -> IMD decile lookup (public reference data)
-        deprivation = root / "ics" / "reference" / "postcode_deprivation.csv"
+        deprivation = ics / "reference" / "postcode_deprivation.csv"
         events = lake.row_count("event")
         people = lake.row_count("person")
 
@@ -152,15 +175,13 @@ def main() -> None:
             actor="bench",
             retrain=True,
             evaluate=True,
-            model_dir=root / "models",
-            truth_dir=root / "ics" / "truth",
+            model_dir=models,
+            truth_dir=ics / "truth",
             deprivation=deprivation,
         )
         train_s = time.perf_counter() - t
         t = time.perf_counter()
-        scored = stratify(
-            factory, lake, actor="bench", model_dir=root / "models", deprivation=deprivation
-        )
+        scored = stratify(factory, lake, actor="bench", model_dir=models, deprivation=deprivation)
         score_s = time.perf_counter() - t
 
         print(f"people in lake {people:,}; events {events:,}; scored {scored.people:,}")
@@ -191,7 +212,7 @@ def main() -> None:
                 f"model {_f(tr.model_auroc)}, ratio {_f(tr.ratio)}"
             )
             year = (m.validation_index_date + timedelta(days=1)).year
-            true_auc, no_prop, oracle = oracle_bound(root / "ics" / "truth", year)
+            true_auc, no_prop, oracle = oracle_bound(ics / "truth", year)
             print(
                 f"ground truth, all person-years of {year}: true AUROC {true_auc:.3f}; knowing "
                 f"every driver but the latent propensity {no_prop:.3f}; that plus three years "
@@ -201,7 +222,9 @@ def main() -> None:
         print("tiers", trained.tier_counts)
         print("segments", trained.segment_counts)
     finally:
-        if args.keep is None:
+        if args.demo_data is not None:
+            shutil.rmtree(models, ignore_errors=True)
+        elif args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
 
 
