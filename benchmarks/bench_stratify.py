@@ -193,6 +193,19 @@ def main() -> None:
         ):
             print(f"{name:<22} {secs:7.2f} s   ratio {secs / reference:6.1f}x")
         print(f"feature rows {table.num_rows:,} x {table.num_columns} columns")
+        st = scored.seconds
+        everyone = st["features"] + st["scoring"]
+        print(
+            "score run by stage: "
+            + ", ".join(f"{k} {v:.2f} s" for k, v in st.items())
+            + f"\nfeatures and scoring of everyone {everyone:.2f} s (target <= 30 s; ratio "
+            f"{everyone / reference:.1f}x); with the explanations of the top 5%, assembly and "
+            f"the lake write {sum(st.values()):.2f} s"
+        )
+        print(
+            "training (features at the training dates, boosting, calibration, validation, "
+            f"registry) {trained.seconds['train']:.2f} s (target <= 180 s)"
+        )
         m = trained.model
         print(
             f"validation ({m.n_validate:,} people, {m.metrics.events:,} admitted): "

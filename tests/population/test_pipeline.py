@@ -100,6 +100,9 @@ def test_population_person_honours_the_contract(stratified: PopulationICS) -> No
     # the highest-risk people have reasons in plain words
     top = table.filter(pc.equal(table.column("tier"), "top_0_5"))
     assert all(r for r in top.column("reasons").to_pylist())
+    # ...and only the high-risk tiers are explained (TreeSHAP is the cost of scoring)
+    explained = table.filter(pc.greater(pc.list_value_length(table.column("reasons")), 0))
+    assert set(explained.column("tier").to_pylist()) <= {"top_0_5", "p0_5_to_5"}
 
 
 def test_registry_holds_the_model(stratified: PopulationICS) -> None:

@@ -62,10 +62,12 @@ MAX_ROUNDS = 1500
 EARLY_STOPPING_ROUNDS = 60
 _PARAMS: dict[str, Any] = {
     "objective": "binary",
-    # a slow rate and small trees: the risk is close to additive on the log-odds scale
-    # (many weak drivers, few strong interactions), and shallow trees also keep TreeSHAP
-    # explanations cheap (their cost grows with leaves x depth^2 per tree)
-    "learning_rate": 0.02,
+    # small trees: the risk is close to additive on the log-odds scale (many weak drivers,
+    # few strong interactions), and shallow trees keep TreeSHAP explanations cheap (their
+    # cost grows with trees x leaves x depth^2). At 1M people a rate of 0.02 gave the same
+    # validation AUROC (0.768) with 903 trees against 369 at 0.05, and scoring and
+    # TreeSHAP cost grow with the trees.
+    "learning_rate": 0.05,
     "num_leaves": 15,
     "max_depth": 4,
     "min_data_in_leaf": 200,
