@@ -46,8 +46,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# One test process per core; a file's tests stay on one process so its fixtures are built once.
+TEST_WORKERS ?= 2
+
 test: install lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) node_modules $(STATIC) $(SWAGGER) .pytest_cache .mypy_cache .ruff_cache
