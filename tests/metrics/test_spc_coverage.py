@@ -39,9 +39,7 @@ def test_spc_logic_has_full_branch_coverage(tmp_path: Path) -> None:
         *(f"--cov={m}" for m in MODULES),
         *tests,
     ]
-    done = subprocess.run(
-        args, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
-    )
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     output = done.stdout + done.stderr
     table = output[output.find("coverage:") :]
     assert done.returncode == 0, table or output[-3000:]
