@@ -167,6 +167,47 @@ def test_a_zip_bomb_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -
         parse_return_xlsx(workbook(return_rows()))
 
 
+def _with_sheet_xml(data: bytes, sheet_xml: str) -> bytes:
+    """The workbook ``data`` with its first sheet's XML replaced by ``sheet_xml``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = sheet_xml.encode()
+            dst.writestr(info, body)
+    return out.getvalue()
+
+
+_SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        # entity expansion ("billion laughs"): each level ten times the one before
+        '<!DOCTYPE worksheet [<!ENTITY a0 "AAAAAAAAAA">'
+        + "".join(f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 9))
+        + "]>",
+        # an external entity naming a file on the server
+        '<!DOCTYPE worksheet [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+    ],
+    ids=["entity-expansion", "external-entity"],
+)
+def test_a_workbook_with_xml_entities_is_refused(doctype: str) -> None:
+    import openpyxl.xml
+
+    assert openpyxl.xml.DEFUSEDXML, "openpyxl must parse uploads with defusedxml"
+    entity = "&a8;" if "a8" in doctype else "&x;"
+    sheet = (
+        f'<?xml version="1.0" encoding="UTF-8"?>{doctype}'
+        f'<worksheet xmlns="{_SHEET_NS}"><sheetData><row r="1"><c r="A1" t="inlineStr">'
+        f"<is><t>{entity}</t></is></c></row></sheetData></worksheet>"
+    )
+    with pytest.raises(WorkbookError, match=r"not a valid \.xlsx workbook: its XML declares"):
+        parse_return_xlsx(_with_sheet_xml(workbook(return_rows()), sheet))
+
+
 # ------------------------------------------------------------------------------ the page
 
 

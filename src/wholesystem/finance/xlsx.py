@@ -5,8 +5,9 @@ plan, actual, forecast``), each later row one line of one return, and every faul
 reported by its row number as Excel shows it. What a spreadsheet can hold but a return must
 not is refused with a specific reason:
 
-- a password-protected (encrypted) workbook, an old ``.xls`` workbook or a corrupt file is
-  refused as a whole (`WorkbookError`);
+- a password-protected (encrypted) workbook, an old ``.xls`` workbook, a corrupt file, or
+  one whose XML declares entities (parsed with defusedxml) is refused as a whole
+  (`WorkbookError`);
 - merged header cells, merged cells in the data, and formulas are row-level faults
   (`SubmissionError`): a return carries typed values, so a formula's cached result (which
   may be stale, or absent when the file was written by a program) is never trusted.
@@ -76,10 +77,31 @@ def _open(data: bytes) -> Any:
     try:
         # data_only=False: formulas come back as formulas, so they can be refused.
         return load_workbook(io.BytesIO(data), data_only=False)
-    except Exception:  # openpyxl raises many kinds (KeyError, XML, zip) for a broken file
+    except Exception as exc:  # openpyxl raises many kinds (KeyError, XML, zip) for a broken file
+        if _entities_refused(exc):
+            raise WorkbookError(
+                "the file is not a valid .xlsx workbook: its XML declares entities, which no "
+                "spreadsheet program writes; save the return again from Excel and upload that"
+            ) from None
         raise WorkbookError(
             "the file is not a valid .xlsx workbook (it may be corrupt or not a workbook)"
         ) from None
+
+
+def _entities_refused(exc: BaseException) -> bool:
+    """Whether defusedxml refused the XML (openpyxl wraps its error in a ValueError).
+
+    openpyxl parses with defusedxml when it is installed (a dependency here): entity
+    declarations (entity expansion, external files) are refused.
+    """
+    from defusedxml import DefusedXmlException
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DefusedXmlException):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _text(value: Any, column: str) -> str:
