@@ -142,6 +142,24 @@ def test_a_finance_lead_runs_a_settlement_and_reads_the_arithmetic(
     assert "finance.settlement.run" in audit_actions(ledger_db)
 
 
+def test_the_stored_actuals_download_cannot_carry_a_formula(
+    sign_in_as: SignIn, ledger_db: sessionmaker[Session]
+) -> None:
+    # A column the settlement ignores travels with the stored file: a formula in it must
+    # reach another partner's finance lead as text, never as something Excel runs.
+    load(ledger_db)
+    client = sign_in_as("fin_ra1")
+    text = (
+        "contract_id,line,measure,value,note\n"
+        'RA1-ACUTE,emergency_spells,delivered_units,10800,"=HYPERLINK(""http://x"",""y"")"\n'
+    )
+    location = run(client, text).headers["location"]  # type: ignore[attr-defined]
+    settlement_id = int(location.rsplit("/", 1)[1])
+    stored = client.get(f"/finance/settlements/{settlement_id}/actuals.csv")
+    assert stored.status_code == 200
+    assert csv_rows(stored)[0]["note"] == '\'=HYPERLINK("http://x","y")'
+
+
 def test_the_contract_page_shows_terms_and_the_latest_settlement(
     sign_in_as: SignIn, ledger_db: sessionmaker[Session]
 ) -> None:

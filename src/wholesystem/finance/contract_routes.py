@@ -46,7 +46,7 @@ from wholesystem.finance.store import (
     settlement_records,
 )
 from wholesystem.finance.transfers import TransferError
-from wholesystem.web.csvfiles import csv_response
+from wholesystem.web.csvfiles import csv_response, defused_csv_text
 from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
 
 __all__ = ["router"]
@@ -451,11 +451,16 @@ def settlement_net_csv(settlement_id: int, db: Db, user: Viewer) -> Response:
 
 @router.get("/finance/settlements/{settlement_id}/actuals.csv")
 def settlement_actuals_csv(settlement_id: int, db: Db, user: Viewer) -> Response:
-    """The measured values the settlement was run on, exactly as uploaded."""
+    """The measured values the settlement was run on, as uploaded.
+
+    Columns the settlement ignores travel with the file, so a cell a spreadsheet would run
+    as a formula is made inert, as in every other export: one partner's upload cannot
+    attack another partner's finance lead who opens it.
+    """
     record = _record_or_404(db, settlement_id)
     _export(db, user.username, f"settlements/{settlement_id}/actuals.csv")
     return Response(
-        record.actuals_text,
+        defused_csv_text(record.actuals_text),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="settlement-{settlement_id}-actuals.csv"'
