@@ -70,6 +70,7 @@ __all__ = [
     "amend_decision",
     "annual_declaration",
     "check_meeting",
+    "check_organisation",
     "create_body",
     "create_person",
     "current_scheme",
@@ -77,10 +78,12 @@ __all__ = [
     "declare_interest",
     "from_pence",
     "latest_version",
+    "member_facts",
     "person_for_user",
     "place_codes",
     "propose_decision",
     "ratify_decision",
+    "record_audit",
     "record_crg",
     "record_decision",
     "record_gift",
@@ -137,7 +140,7 @@ def from_pence(pence: int) -> Decimal:
     return (Decimal(pence) / 100).quantize(Decimal("0.01"))
 
 
-def _audit(
+def record_audit(
     session: Session,
     actor: str,
     action: str,
@@ -146,6 +149,7 @@ def _audit(
     now: datetime,
     detail: Mapping[str, Any] | None = None,
 ) -> None:
+    """Append a governance event (``action`` on object ``kind``/``oid``) to the audit log."""
     audit.append(
         session,
         actor=actor,
@@ -213,7 +217,7 @@ def create_body(
     )
     session.add(body)
     session.flush()
-    _audit(
+    record_audit(
         session,
         actor,
         "create",
@@ -225,7 +229,8 @@ def create_body(
     return body
 
 
-def _check_org(session: Session, code: str | None, what: str) -> None:
+def check_organisation(session: Session, code: str | None, what: str) -> None:
+    """Refuse ``code`` (named ``what`` in the error) unless it is a partner organisation."""
     if code is not None and session.get(Organisation, code) is None:
         raise GovernanceError(f"{what}: there is no partner organisation with code {code!r}")
 
@@ -245,8 +250,8 @@ def create_person(
     """Record a person; ``second_organisation_code`` makes theirs a joint post."""
     if not name.strip():
         raise GovernanceError("a person needs a name")
-    _check_org(session, organisation_code, "employer")
-    _check_org(session, second_organisation_code, "second employer (joint post)")
+    check_organisation(session, organisation_code, "employer")
+    check_organisation(session, second_organisation_code, "second employer (joint post)")
     if second_organisation_code == organisation_code:
         raise GovernanceError("a joint post is with two different organisations")
     person = Person(
@@ -259,7 +264,7 @@ def create_person(
     )
     session.add(person)
     session.flush()
-    _audit(
+    record_audit(
         session,
         actor,
         "create",
@@ -333,7 +338,7 @@ def add_member(
     )
     session.add(member)
     session.flush()
-    _audit(
+    record_audit(
         session,
         actor,
         "add_member",
@@ -387,7 +392,7 @@ def declare_interest(
     )
     session.add(interest)
     session.flush()
-    _audit(
+    record_audit(
         session,
         actor,
         "declare",
@@ -431,7 +436,7 @@ def annual_declaration(
     )
     session.add(row)
     session.flush()
-    _audit(
+    record_audit(
         session,
         actor,
         "annual_declaration",
@@ -478,7 +483,7 @@ def record_gift(
     )
     session.add(row)
     session.flush()
-    _audit(
+    record_audit(
         session,
         actor,
         "declare_gift",
@@ -620,7 +625,7 @@ def propose_decision(
     if not title.strip() or not proposer.strip():
         raise GovernanceError("a decision needs a title and a proposer")
     for code in parties:
-        _check_org(session, code, "party")
+        check_organisation(session, code, "party")
     facts = DecisionFacts(
         kind, value, tuple(_clean_list(places)), tuple(_clean_list(reserved_matters))
     )
@@ -661,7 +666,7 @@ def propose_decision(
         )
     )
     session.flush()
-    _audit(
+    record_audit(
         session,
         actor,
         "propose",
@@ -718,7 +723,7 @@ def amend_decision(
     places = _clean_list(changes.get("places", latest.places))
     reserved = _clean_list(changes.get("reserved_matters", latest.reserved_matters))
     for code in changes.get("parties", ()):
-        _check_org(session, code, "party")
+        check_organisation(session, code, "party")
     routed = _route(session, DecisionFacts(kind, value, tuple(places), tuple(reserved)), scheme)
     values.update(
         kind=kind.value,
@@ -740,7 +745,7 @@ def amend_decision(
     row = _new_version(
         session, latest, actor=actor, now=now, change_note=change_note.strip(), **values
     )
-    _audit(
+    record_audit(
         session,
         actor,
         "amend",
@@ -778,7 +783,7 @@ def record_crg(
         crg_note=note.strip(),
         status=(DecisionStatus.ready if agreed else DecisionStatus.awaiting_crg).value,
     )
-    _audit(
+    record_audit(
         session,
         actor,
         "crg",
@@ -790,9 +795,8 @@ def record_crg(
     return row
 
 
-def _member_facts(
-    session: Session, body_id: int, on: date
-) -> dict[int, tuple[Member, MemberFacts]]:
+def member_facts(session: Session, body_id: int, on: date) -> dict[int, tuple[Member, MemberFacts]]:
+    """The members of body ``body_id`` on day ``on``, each with the facts conflicts need."""
     rows = session.execute(
         select(Member, Person)
         .join(Person, Person.id == Member.person_id)
@@ -829,7 +833,7 @@ def decision_conflicts(
     target = body_id if body_id is not None else latest.routed_body_id
     if target is None:
         return []
-    members = _member_facts(session, target, on)
+    members = member_facts(session, target, on)
     item = ItemFacts(tuple(latest.parties), tuple(latest.matters), on)
     return detect_conflicts([facts for _, facts in members.values()], item)
 
@@ -919,7 +923,7 @@ def check_meeting(
             "this decision changes patient care: the clinical reference "
             "group's agreement must be recorded first"
         )
-    members = _member_facts(session, body.id, on)
+    members = member_facts(session, body.id, on)
     strangers = sorted(set(present) - set(members))
     if strangers:
         blocking.append(
@@ -1174,7 +1178,7 @@ def record_decision(
             )
         )
     session.flush()
-    _audit(
+    record_audit(
         session,
         actor,
         "decide",
@@ -1232,7 +1236,7 @@ def ratify_decision(
         ratified_on=ratified_on,
         ratified_by=org.code,
     )
-    _audit(
+    record_audit(
         session,
         actor,
         "ratify",
@@ -1295,7 +1299,7 @@ def set_dates(
         effective_date=effective,
         review_date=review,
     )
-    _audit(
+    record_audit(
         session,
         actor,
         "dates",
@@ -1328,7 +1332,7 @@ def update_progress(
         change_note="Progress updated.",
         progress=progress.strip(),
     )
-    _audit(
+    record_audit(
         session,
         actor,
         "progress",
@@ -1357,7 +1361,7 @@ def withdraw_decision(
         change_note=f"Withdrawn: {reason.strip()}",
         status=DecisionStatus.withdrawn.value,
     )
-    _audit(
+    record_audit(
         session,
         actor,
         "withdraw",

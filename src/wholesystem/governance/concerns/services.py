@@ -13,17 +13,15 @@ import hashlib
 import hmac
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import Any
 
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from wholesystem.access import audit
 from wholesystem.footprint.models import Area, Organisation
 from wholesystem.governance.concerns.models import Concern, ConcernEvent, Question
 from wholesystem.governance.concerns.rules import (
@@ -42,6 +40,7 @@ from wholesystem.governance.concerns.rules import (
     resolve,
 )
 from wholesystem.governance.models import Body, Decision, DecisionVersion, Member, Person
+from wholesystem.governance.services import record_audit
 from wholesystem.metrics.catalogue import by_id
 from wholesystem.metrics.models import MetricRebase, MetricValue
 from wholesystem.metrics.presenters import analyse_series
@@ -87,26 +86,6 @@ class NotAllowed(DisputeError):
 def concern_rules() -> ConcernRules:
     """The packaged rules (``concerns.toml``)."""
     return load_rules()
-
-
-def _audit(
-    session: Session,
-    actor: str,
-    action: str,
-    kind: str,
-    oid: str,
-    now: datetime,
-    detail: Mapping[str, Any],
-) -> None:
-    audit.append(
-        session,
-        actor=actor,
-        action=action,
-        object_type=kind,
-        object_id=oid,
-        detail=dict(detail),
-        at=now,
-    )
 
 
 def people(session: Session) -> list[Person]:
@@ -278,7 +257,7 @@ def open_concern(
     session.add(concern)
     session.flush()
     _append(session, concern, events, actor=raised_by, now=now)
-    _audit(
+    record_audit(
         session,
         raised_by,
         "raise",
@@ -345,7 +324,7 @@ def escalate_concern(
     )
     before = concern.stage
     _append(session, concern, events, actor=actor, now=now)
-    _audit(
+    record_audit(
         session,
         actor,
         "escalate",
@@ -374,7 +353,7 @@ def resolve_concern(
     _guard(session, concern, user_id, is_lead)
     events = resolve(concern_state(session, concern), outcome=outcome, on=now.date())
     _append(session, concern, events, actor=actor, now=now)
-    _audit(
+    record_audit(
         session,
         actor,
         "resolve",
@@ -796,7 +775,7 @@ def ask_question(
     )
     session.add(question)
     session.flush()
-    _audit(
+    record_audit(
         session,
         asker_username or "public",
         "ask",
@@ -827,7 +806,7 @@ def answer_question(
     question.answered_by = actor
     question.status = "answered"
     session.flush()
-    _audit(
+    record_audit(
         session,
         actor,
         "answer",

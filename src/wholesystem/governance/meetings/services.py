@@ -165,7 +165,7 @@ def create_meeting(
         )
     )
     session.flush()
-    gov._audit(
+    gov.record_audit(
         session,
         actor,
         "create",
@@ -212,7 +212,7 @@ def add_agenda_item(
     if not title.strip() or not presenter.strip():
         raise Error("an agenda item needs a title and a presenter")
     for code in parties:
-        gov._check_org(session, code.strip().upper(), "party")
+        gov.check_organisation(session, code.strip().upper(), "party")
     published_on = now.date()
     decision_id: int | None = None
     if decision_reference:
@@ -251,7 +251,7 @@ def add_agenda_item(
     )
     session.add(item)
     session.flush()
-    gov._audit(
+    gov.record_audit(
         session,
         actor,
         "add_item",
@@ -292,7 +292,7 @@ def add_paper(
     )
     session.add(paper)
     session.flush()
-    gov._audit(
+    gov.record_audit(
         session,
         actor,
         "add_paper",
@@ -318,7 +318,7 @@ def set_meeting_status(
         raise Error("a meeting cannot be marked held before it starts")
     meeting.status = status.value
     session.flush()
-    gov._audit(session, actor, "status", MEETING, meeting.id, now, {"status": status.value})
+    gov.record_audit(session, actor, "status", MEETING, meeting.id, now, {"status": status.value})
     return meeting
 
 
@@ -327,7 +327,7 @@ def set_meeting_status(
 
 def seats_of(session: Session, meeting: Meeting) -> dict[int, tuple[Member, MemberFacts]]:
     """The body's members current on the meeting's day, by person id."""
-    return gov._member_facts(session, meeting.body_id, meeting.starts_at.date())
+    return gov.member_facts(session, meeting.body_id, meeting.starts_at.date())
 
 
 def member_ids(session: Session, body_id: int, on: date) -> list[int]:
@@ -389,7 +389,7 @@ def record_attendance(
     row.recorded_at = now
     row.recorded_by = actor
     session.flush()
-    gov._audit(
+    gov.record_audit(
         session,
         actor,
         "attendance",
@@ -498,7 +498,7 @@ def record_item_conflicts(
     if not new:
         raise Error("there are no unrecorded conflicts on this item")
     rows = _record_conflicts(session, item, new, actor, now)
-    gov._audit(
+    gov.record_audit(
         session,
         actor,
         "conflicts",
@@ -546,7 +546,7 @@ def record_outcome(
     item.outcome_recorded_at = now
     item.outcome_recorded_by = actor
     session.flush()
-    gov._audit(
+    gov.record_audit(
         session,
         actor,
         "outcome",
@@ -587,7 +587,9 @@ def save_minutes(
     minutes.updated_at = now
     minutes.updated_by = actor
     session.flush()
-    gov._audit(session, actor, "minutes_draft", MEETING, meeting.id, now, {"chars": len(text)})
+    gov.record_audit(
+        session, actor, "minutes_draft", MEETING, meeting.id, now, {"chars": len(text)}
+    )
     return minutes
 
 
@@ -623,7 +625,7 @@ def approve_minutes(
     minutes.updated_at = now
     minutes.updated_by = actor
     session.flush()
-    gov._audit(
+    gov.record_audit(
         session,
         actor,
         "minutes_approve",
@@ -646,7 +648,7 @@ def lock_minutes(session: Session, meeting_id: int, *, actor: str, now: datetime
     minutes.updated_at = now
     minutes.updated_by = actor
     session.flush()
-    gov._audit(session, actor, "minutes_lock", MEETING, meeting_id, now)
+    gov.record_audit(session, actor, "minutes_lock", MEETING, meeting_id, now)
     return minutes
 
 
@@ -665,7 +667,9 @@ def add_erratum(
     )
     session.add(row)
     session.flush()
-    gov._audit(session, actor, "minutes_erratum", MEETING, meeting_id, now, {"erratum": row.id})
+    gov.record_audit(
+        session, actor, "minutes_erratum", MEETING, meeting_id, now, {"erratum": row.id}
+    )
     return row
 
 
@@ -709,7 +713,7 @@ def add_action(
     )
     session.add(action)
     session.flush()
-    gov._audit(
+    gov.record_audit(
         session,
         actor,
         "create",
@@ -742,7 +746,7 @@ def close_action(
     action.closed_at = now
     action.closed_by = actor
     session.flush()
-    gov._audit(session, actor, "close", ACTION, action.id, now, {"note": action.close_note})
+    gov.record_audit(session, actor, "close", ACTION, action.id, now, {"note": action.close_note})
     return action
 
 
@@ -752,5 +756,7 @@ def chase_action(session: Session, action_id: int, *, actor: str, now: datetime)
     action.chase_count += 1
     action.last_chased_at = now
     session.flush()
-    gov._audit(session, actor, "chase", ACTION, action.id, now, {"chases": action.chase_count})
+    gov.record_audit(
+        session, actor, "chase", ACTION, action.id, now, {"chases": action.chase_count}
+    )
     return action

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from wholesystem.access import audit
 from wholesystem.footprint.models import Area, Level, Organisation
 from wholesystem.governance.models import Person
 from wholesystem.governance.plan.models import (
@@ -50,7 +49,7 @@ from wholesystem.governance.plan.trajectory import (
     assess,
     check_milestones,
 )
-from wholesystem.governance.services import GovernanceError, place_codes
+from wholesystem.governance.services import GovernanceError, place_codes, record_audit
 from wholesystem.metrics.catalogue import Frequency, Metric, MetricLevel, by_id
 from wholesystem.metrics.snapshots import SnapshotInfo, current_snapshot, series
 
@@ -102,15 +101,7 @@ class PlanError(GovernanceError):
 def _audit(
     session: Session, actor: str, action: str, kind: str, oid: object, now: datetime, **detail: Any
 ) -> None:
-    audit.append(
-        session,
-        actor=actor,
-        action=action,
-        object_type=kind,
-        object_id=str(oid),
-        detail=detail,
-        at=now,
-    )
+    record_audit(session, actor, action, kind, oid, now, detail)
 
 
 def _text(field: str, value: str, limit: int) -> str:
