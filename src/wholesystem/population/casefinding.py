@@ -20,7 +20,7 @@ Each candidate carries the criteria that fired, in plain words, and the model's 
 """
 
 # Every request value reaches SQL as a bound parameter; only this module's own column
-# names and placeholders are spliced into the query text.
+# names and its `?` parameter markers are written into the query text.
 # ruff: noqa: S608
 
 from __future__ import annotations

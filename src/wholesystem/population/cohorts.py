@@ -14,7 +14,7 @@ docs/population-pages.md, "Cohorts and case-finding".
 """
 
 # Every request value reaches SQL as a bound parameter; only this module's own column
-# names and placeholders are spliced into the query text.
+# names and its `?` parameter markers are written into the query text.
 # ruff: noqa: S608
 
 from __future__ import annotations
