@@ -85,10 +85,19 @@ def _people_options(db: Session, chosen: str | None = None) -> list[dict[str, An
 
 
 def _concern_filters(
-    status: str | None, stage: str | None, source: str | None, org: str | None, overdue: str | None
+    status: Q32 = None,
+    stage: Q32 = None,
+    source: Q32 = None,
+    organisation: Q32 = None,
+    overdue: Q32 = None,
 ) -> ConcernFilters:
+    """The concern list's filters from the query string (page, CSV and JSON alike)."""
     f = ConcernFilters(
-        status or None, stage or None, source or None, (org or "").strip() or None, overdue == "yes"
+        status or None,
+        stage or None,
+        source or None,
+        (organisation or "").strip() or None,
+        overdue == "yes",
     )
     problems = f.problems()
     if problems:
@@ -96,19 +105,17 @@ def _concern_filters(
     return f
 
 
+ConcernQuery = Annotated[ConcernFilters, Depends(_concern_filters)]
+
+
 @router.get("/governance/concerns", response_class=HTMLResponse)
 def concerns_page(
     request: Request,
     db: Db,
     user: Raiser,
-    status: Q32 = None,
-    stage: Q32 = None,
-    source: Q32 = None,
-    organisation: Q32 = None,
-    overdue: Q32 = None,
+    f: ConcernQuery,
 ) -> Response:
     """Concerns and escalations, filterable; overdue ones are marked."""
-    f = _concern_filters(status, stage, source, organisation, overdue)
     now = current_time(request.app)
     rules = svc.concern_rules()
     rows = list_concerns(db, f, now.date())
@@ -143,14 +150,9 @@ def concerns_csv(
     request: Request,
     db: Db,
     user: Raiser,
-    status: Q32 = None,
-    stage: Q32 = None,
-    source: Q32 = None,
-    organisation: Q32 = None,
-    overdue: Q32 = None,
+    f: ConcernQuery,
 ) -> Response:
     """The concerns list as CSV, with the same filters."""
-    f = _concern_filters(status, stage, source, organisation, overdue)
     rows = list_concerns(db, f, current_time(request.app).date())
     return csv_response("concerns.csv", CONCERN_CSV_COLUMNS, concern_csv_rows(rows))
 
@@ -674,13 +676,8 @@ def open_data_json(request: Request, name: str, db: Db) -> Response:
 def concerns_json(
     request: Request,
     db: Db,
-    status: Q32 = None,
-    stage: Q32 = None,
-    source: Q32 = None,
-    organisation: Q32 = None,
-    overdue: Q32 = None,
+    f: ConcernQuery,
 ) -> list[dict[str, object]]:
     """Concerns as JSON: the rows of ``/governance/concerns.csv``, with the same filters."""
-    f = _concern_filters(status, stage, source, organisation, overdue)
     rows = list_concerns(db, f, current_time(request.app).date())
     return [dict(zip(CONCERN_CSV_COLUMNS, r, strict=True)) for r in concern_csv_rows(rows)]

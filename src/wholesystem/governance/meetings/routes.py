@@ -83,12 +83,20 @@ CSV_TABLES = ("agenda", "attendance", "conflicts", "actions")
 # ------------------------------------------------------------------------ meeting list
 
 
-def _meeting_filters(body: str | None, status: str | None, when_: str | None) -> MeetingFilters:
+def _meeting_filters(
+    body: Q32 = None,
+    status: Q32 = None,
+    when: Annotated[str | None, Query(max_length=16)] = None,
+) -> MeetingFilters:
+    """The meetings list's filters from the query string (page, CSV and JSON alike)."""
     if status and status not in {s.value for s in MeetingStatus}:
         raise HTTPException(400, f"'{status}' is not a meeting status.")
-    if when_ and when_ not in WHEN:
+    if when and when not in WHEN:
         raise HTTPException(400, "Show 'upcoming' or 'past' meetings.")
-    return MeetingFilters(body or None, status or None, when_ or None)
+    return MeetingFilters(body or None, status or None, when or None)
+
+
+MeetingQuery = Annotated[MeetingFilters, Depends(_meeting_filters)]
 
 
 def _options(pairs: list[tuple[str, str]], chosen: str | None, empty: str) -> list[dict[str, Any]]:
@@ -155,12 +163,10 @@ def meetings_page(
     request: Request,
     db: Db,
     user: Viewer,
-    body: Q32 = None,
-    status: Q32 = None,
-    when: Annotated[str | None, Query(max_length=16)] = None,
+    f: MeetingQuery,
 ) -> Response:
     """Meetings of every body, upcoming first, filterable by body, status and period."""
-    return _list_page(request, db, _meeting_filters(body, status, when), public=False)
+    return _list_page(request, db, f, public=False)
 
 
 @router.get("/governance/meetings.csv")
@@ -168,12 +174,10 @@ def meetings_csv(
     request: Request,
     db: Db,
     user: Viewer,
-    body: Q32 = None,
-    status: Q32 = None,
-    when: Annotated[str | None, Query(max_length=16)] = None,
+    f: MeetingQuery,
 ) -> Response:
     """The meetings list as CSV, with the same filters."""
-    rows = list_meetings(db, _meeting_filters(body, status, when), now=current_time(request.app))
+    rows = list_meetings(db, f, now=current_time(request.app))
     return csv_response("meetings.csv", MEETING_CSV_COLUMNS, meeting_csv_rows(rows))
 
 
@@ -765,25 +769,19 @@ def chase_action(
 def public_meetings(
     request: Request,
     db: Db,
-    body: Q32 = None,
-    status: Q32 = None,
-    when: Annotated[str | None, Query(max_length=16)] = None,
+    f: MeetingQuery,
 ) -> Response:
     """Published meetings, and key decisions on upcoming agendas with their notice."""
-    return _list_page(request, db, _meeting_filters(body, status, when), public=True)
+    return _list_page(request, db, f, public=True)
 
 
 @public_router.get("/public/governance/meetings.csv")
 def public_meetings_csv(
     request: Request,
     db: Db,
-    body: Q32 = None,
-    status: Q32 = None,
-    when: Annotated[str | None, Query(max_length=16)] = None,
+    f: MeetingQuery,
 ) -> Response:
-    rows = list_meetings(
-        db, _meeting_filters(body, status, when), now=current_time(request.app), public=True
-    )
+    rows = list_meetings(db, f, now=current_time(request.app), public=True)
     return csv_response("meetings.csv", MEETING_CSV_COLUMNS, meeting_csv_rows(rows))
 
 
@@ -809,12 +807,10 @@ def public_meeting_csv(request: Request, meeting_id: int, table: str, db: Db) ->
 def meetings_json(
     request: Request,
     db: Db,
-    body: Q32 = None,
-    status: Q32 = None,
-    when: Annotated[str | None, Query(max_length=16)] = None,
+    f: MeetingQuery,
 ) -> list[dict[str, object]]:
     """Meetings as JSON: the rows of ``/governance/meetings.csv``, with the same filters."""
-    rows = list_meetings(db, _meeting_filters(body, status, when), now=current_time(request.app))
+    rows = list_meetings(db, f, now=current_time(request.app))
     return [dict(zip(MEETING_CSV_COLUMNS, r, strict=True)) for r in meeting_csv_rows(rows)]
 
 
