@@ -61,7 +61,8 @@ def oracle_bound(truth_dir: Path, year: int) -> tuple[float, float, float]:
     condition including undiagnosed ones, the latent frailty score, isolation, deprivation,
     care home, last year's admissions); (3) that plus the true admission counts of the
     three years before, in a logistic regression fitted on the previous year: the most a
-    history of admissions can tell about the propensity.
+    history of admissions alone can tell about the propensity (A&E attendances, which
+    the propensity drives too, tell more).
     """
     from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
     from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
@@ -229,8 +230,8 @@ def main() -> None:
             print(
                 f"ground truth, all person-years of {year}: true AUROC {true_auc:.3f}; knowing "
                 f"every driver but the latent propensity {no_prop:.3f}; that plus three years "
-                f"of true admission counts {oracle:.3f} (the most any model of the extracts "
-                "can expect)"
+                f"of true admission counts {oracle:.3f} (what a history of admissions alone "
+                "can tell; A&E attendances reveal more of the propensity)"
             )
         print("tiers", trained.tier_counts)
         print("segments", trained.segment_counts)

@@ -21,6 +21,7 @@ from wholesystem.synth import codes
 from wholesystem.synth.columns import NULL, Col, number_text
 from wholesystem.synth.footprint_gen import Footprint
 from wholesystem.synth.health import (
+    ADMIT_PROPENSITY_SD,
     CONDITION_PARAMS,
     KEYS,
     Health,
@@ -36,6 +37,12 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 CI = codes.CONDITION_INDEX
+
+# Non-admitted A&E attendances: log-rate per unit of the latent admission propensity
+# (SD 0.45, so the rate varies about 18-fold between the 10th and 90th centiles), and
+# the relative rise at full isolation.
+AE_PROPENSITY = 2.5
+AE_ISOLATION = 0.6
 
 BED_ORGS = ("R9A", "R9B", "R9C", "R9D")
 """Organisations with beds in the beds return, in this order."""
@@ -859,6 +866,13 @@ def _acute(
     a_acuity = rng.choice(5, size=len(via_ae), p=[0.05, 0.35, 0.48, 0.11, 0.01])
     a_dest = np.full(len(via_ae), 1)  # ward
 
+    # People who attend often are the people admitted often: the same latent propensity
+    # drives both (mean one, so the overall attendance rate is unchanged), which is how
+    # an A&E history reveals part of it, as in real populations.
+    attender = np.exp(
+        AE_PROPENSITY * health.propensity - (AE_PROPENSITY * ADMIT_PROPENSITY_SD) ** 2 / 2
+    )
+
     def ae_rate(y: int, day: I64) -> F64:
         a = (day - pop.dob) / YEAR
         dep_ = deprivation(fp, pop.area_at(day))
@@ -875,6 +889,8 @@ def _acute(
                 + 0.3 * act[:, CI["depression"]]
                 + 0.5 * act[:, CI["copd"]]
             )
+            * (1 + AE_ISOLATION * health.isolation)
+            * attender
         )
 
     nw, nday, _ny = _yearly_events(rng, ctx, res_lo, res_hi, ae_rate)
