@@ -176,22 +176,25 @@ def test_a_character_cut_by_an_ascii_chunk_is_still_bad_utf8(
 
 
 def _failing_fast_read(real: Callable[..., str]) -> Callable[..., str]:
-    def read(path: Path, names: Sequence[str], *, rejects: bool = True) -> str:
+    def read(
+        path: Path, names: Sequence[str], *, rejects: bool = True, buffer_size: int | None = None
+    ) -> str:
         if not rejects:
             return "read_csv('/no/such/file.csv')"
-        return real(path, names, rejects=rejects)
+        return real(path, names, rejects=rejects, buffer_size=buffer_size)
 
     return read
 
 
 def _ingest_everything(tmp: Path, source: Path, path: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Ingest ``source`` the ``path`` way: small-file, big-file or slow (careful) read."""
+    """Ingest ``source`` the ``path`` way: the fast read (one buffer for a small file, or
+    buffers of 4 kB shared between threads) or the slow (careful) read."""
     tmp.mkdir()
     with monkeypatch.context() as patch:
         if path == "slow":
             patch.setattr(ingest, "_read_csv_sql", _failing_fast_read(ingest._read_csv_sql))
-        elif path == "big":
-            patch.setattr(ingest, "_BIG_FILE", 0)
+        elif path == "split":
+            patch.setattr(ingest, "_BUFFER_MIN", 4096)
         outcome = _ingest_into(tmp, source)
     return outcome
 
@@ -251,7 +254,7 @@ def test_fast_read_equals_the_slow_careful_read(
     slow = _ingest_everything(tmp_path / "slow", source, "slow", monkeypatch)
     assert slow[1]
     assert slow[2]
-    for path in ("small", "big"):
+    for path in ("fast", "split"):
         assert _ingest_everything(tmp_path / path, source, path, monkeypatch) == slow, path
 
 
@@ -285,3 +288,26 @@ def test_row_ids_number_a_big_file_read_by_several_threads(
         bad = s.scalars(select(QuarantineRow).order_by(QuarantineRow.id)).all()
     assert [q.line for q in bad] == failing
     assert all(q.raw["local_patient_id"] == f"L{q.line}" for q in bad)
+
+
+@pytest.mark.parametrize("ds", CSV_DATASETS, ids=lambda d: d.name)
+def test_the_checks_fill_their_table_in_file_order(ds: Dataset, tmp_path: Path) -> None:
+    """The fast read numbers rows by their place in the checked table, so the checks
+    must be planned as an order-keeping (batch) insert: a join anywhere in them (as
+    DuckDB plans ``IN`` or ``list_contains`` over a list of constants) gives that up."""
+    path = tmp_path / "f.csv"
+    row = _valid(ds)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh, lineterminator="\n")
+        out.writerow([c.name for c in ds.extract_columns])
+        out.writerow(["" if row[c.name] is None else row[c.name] for c in ds.extract_columns])
+    names = [c.name for c in ds.extract_columns]
+    source = ingest._read_fast(path, names, ingest._project(ds, names, {}, ""), 1 << 30)
+    con = new_connection()
+    try:
+        sql = f"CREATE TEMP TABLE chk AS {check_sql(ds, source, TODAY, NOW)}"
+        plan = "\n".join(str(r[1]) for r in con.execute(f"EXPLAIN {sql}").fetchall())
+    finally:
+        con.close()
+    assert "Batch Create Table As" in plan, plan
+    assert "Join" not in plan, plan

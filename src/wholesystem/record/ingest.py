@@ -76,11 +76,17 @@ UNMAPPED_TABLE = "fhir_unmapped"
 _SUFFIXES = {".csv", ".json", ".ndjson", ".jsonl"}
 _ORG = re.compile(r"^[A-Z0-9]{2,16}$")
 _MAX_LINE = 64 * 1024 * 1024
-# From this size DuckDB splits a CSV read between threads, if nothing numbers the rows.
-_BIG_FILE = 16 * 1024 * 1024
-# Files whose DuckDB work ingest_path runs at once: DuckDB reads a CSV under _BIG_FILE on
-# one thread, so one file at a time leaves the second core idle; a few more wait queued
-# so that a worker never waits for the oldest file's outcome to be recorded.
+# The fast read gives DuckDB's CSV reader a buffer of about half the file, so that both
+# threads read (a file read on several threads still fills its table in file order, and
+# the row id numbers the rows). Never under DuckDB's default line limit, so a line the
+# reader can hold always fits a buffer (a longer one fails the fast read and goes the
+# careful way); never over 16 MiB, so a big file is shared out in several buffers.
+_BUFFER_MIN = 2 * 1024 * 1024
+_BUFFER_MAX = 16 * 1024 * 1024
+# Files whose DuckDB work ingest_path runs at once: the checks and the Parquet write of
+# a file of extract size run mostly on one thread, so one file at a time leaves the
+# second core idle; a few more wait queued so that a worker never waits for the oldest
+# file's outcome to be recorded.
 _WORKERS = 2
 _IN_FLIGHT = 4
 _STAGED = frozenset(d.name for d in staged_datasets())
@@ -255,22 +261,30 @@ def _columns_struct(names: Sequence[str]) -> str:
     return "{" + ", ".join(f"{_sql_text(n)}: 'VARCHAR'" for n in names) + "}"
 
 
-def _read_csv_sql(path: Path, names: Sequence[str], *, rejects: bool = True) -> str:
+def _read_csv_sql(
+    path: Path, names: Sequence[str], *, rejects: bool = True, buffer_size: int | None = None
+) -> str:
     """``read_csv`` of every column as text; ``rejects``: keep bad lines in reject_errors.
 
     Without ``rejects`` (the fast read) any line the reader cannot split (too few or too
     many fields, bad quoting) or longer than DuckDB's default 2 MB fails the whole
-    statement instead; the small default line size lets DuckDB split a big file
-    between threads.
+    statement instead. ``buffer_size``: the reader's buffer (see :func:`_buffer_size`).
     """
     columns = _columns_struct(names)
     options = "store_rejects = true, max_line_size = " + str(_MAX_LINE) if rejects else ""
+    if buffer_size is not None:
+        options += (", " if options else "") + f"buffer_size = {int(buffer_size)}"
     return (
         f"read_csv({_sql_text(str(path))}, header = true, auto_detect = false, "
         f"delim = ',', quote = '\"', escape = '\"', columns = {columns}, "
         f"{options + ', ' if options else ''}strict_mode = true, "
         f"null_padding = false, encoding = 'utf-8')"
     )
+
+
+def _buffer_size(size: int) -> int:
+    """The fast read's buffer for a file of ``size`` bytes: half of it, within bounds."""
+    return min(max(-(-size // 2), _BUFFER_MIN), _BUFFER_MAX)
 
 
 def _rejects(con: duckdb.DuckDBPyConnection, header_len: int) -> list[QuarantinedRow]:
@@ -322,28 +336,24 @@ def _check_header(path: Path, facts: FileFacts, ds: Dataset) -> list[str]:
     return list(header.names)
 
 
-def _read_source(path: Path, names: list[str], projection: str, *, rejects: bool = True) -> str:
-    """A subquery over the CSV: ``rec`` (record number), ``line`` and ``projection``."""
+def _read_source(path: Path, names: list[str], projection: str) -> str:
+    """A subquery over the CSV, bad lines kept aside: ``rec`` (record number), ``line``
+    and ``projection``."""
     return (
         f"(SELECT ordinality AS rec, ordinality + 1 AS line, {projection} "  # noqa: S608
-        f"FROM {_read_csv_sql(path, names, rejects=rejects)} WITH ORDINALITY)"
+        f"FROM {_read_csv_sql(path, names)} WITH ORDINALITY)"
     )
 
 
-def _read_big(
-    con: duckdb.DuckDBPyConnection, path: Path, names: list[str], projection: str, table: str
-) -> str:
-    """Read a big CSV into ``table`` on every thread; a subquery as :func:`_read_source`'s.
+def _read_fast(path: Path, names: list[str], projection: str, size: int) -> str:
+    """A subquery over the CSV, read on every thread: ``projection`` alone, unnumbered.
 
-    ``WITH ORDINALITY`` keeps DuckDB's reader on one thread. Without it, a table filled
-    straight from the scan (a projection, nothing that reorders) keeps the file's order,
-    as DuckDB preserves insertion order, so a row's id is its record number.
+    ``WITH ORDINALITY`` would keep DuckDB's reader on one thread. A table filled
+    straight from this read keeps the file's order, as DuckDB preserves insertion order,
+    so a row's id is its record number (see :func:`~wholesystem.record.engine.check`).
     """
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {projection} "  # noqa: S608
-        f"FROM {_read_csv_sql(path, names, rejects=False)}"
-    )
-    return f"(SELECT rowid + 1 AS rec, rowid + 2 AS line, * FROM {table})"  # noqa: S608
+    read = _read_csv_sql(path, names, rejects=False, buffer_size=_buffer_size(size))
+    return f"(SELECT {projection} FROM {read})"  # noqa: S608
 
 
 def _reading(con: duckdb.DuckDBPyConnection, sql: str) -> None:
@@ -405,15 +415,11 @@ def _process_csv(
     )
     rejects: list[QuarantinedRow] = []
     try:
-        # Most files split cleanly: read them once, without a reject store. A small file
-        # goes straight into the checks (DuckDB reads it on one thread anyway); a big one
-        # is read into a table first, on every thread.
-        if facts.size < _BIG_FILE:
-            source = _read_source(cand.path, names, projection, rejects=False)
-            checked = check(con, ds, source, "ws_chk", today, now)
-        else:
-            source = _read_big(con, cand.path, names, projection, "ws_raw")
-            checked = check(con, ds, source, "ws_chk", today, now)
+        # Most files split cleanly: read them once, on every thread, without a reject
+        # store, straight into the checks.
+        source = _read_fast(cand.path, names, projection, facts.size)
+        checked = check(con, ds, source, "ws_chk", today, now, numbered=False)
+        in_order = True  # numbered by row id: file order by construction
     except duckdb.Error:
         # A line the reader cannot split (or any other failure): read the file again
         # keeping such lines aside (quarantined), and put the good rows' line numbers
@@ -430,6 +436,7 @@ def _process_csv(
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise FileRejected(f"could not be read as CSV: {first}") from None
+        in_order = not rejects and _in_file_order(con, checked.relation)
     target = part_path(lake, ds.name, cand.org_code, cand.file_key)
     result = stage(
         con,
@@ -440,7 +447,7 @@ def _process_csv(
         source_file=str(cand.path),
         run_id=run_id,
         fmt="csv",
-        in_line_order=not rejects and _in_file_order(con, checked.relation),
+        in_line_order=in_order,
     )
     bad = sorted(result.quarantined + rejects, key=lambda r: r.line)
     details = {
@@ -974,7 +981,7 @@ def _ingest_all(
     factory: sessionmaker[Session],
     lake: Lake,
     candidates: Sequence[Candidate],
-    con: duckdb.DuckDBPyConnection,
+    connecting: Future[duckdb.DuckDBPyConnection],
     pool: ThreadPoolExecutor,
     *,
     actor: str,
@@ -1009,7 +1016,7 @@ def _ingest_all(
             if isinstance(started, FileOutcome):
                 outcomes[i] = started
                 continue
-            future = pool.submit(_process, con.cursor(), lake, started)
+            future = pool.submit(_process, connecting.result().cursor(), lake, started)
             flying.append((i, _InFlight(started, future)))
         while flying:
             land_oldest()
@@ -1049,37 +1056,37 @@ def ingest_path(
     Files are processed :data:`_WORKERS` at a time (see :func:`_ingest_all`); the
     outcome is the same as ingesting them one after another in order.
     """
-    candidates = discover(path, org, dataset_name)
     summary = IngestSummary()
-    con = new_connection()
-    try:
-        with (
-            recorded_run(factory, INGEST_STEP) as record,
-            ThreadPoolExecutor(_WORKERS, thread_name_prefix="ingest") as pool,
-        ):
-            summary.outcomes = _ingest_all(
-                factory, lake, candidates, con, pool, actor=actor, today=today
-            )
-            if summary.count("loaded") or not lake.exists("source_identity"):
-                summary.identities = rebuild_source_identity(lake)
-            read, loaded, quarantined = summary.rows
-            record.summary = (
-                f"{summary.count('loaded')} files loaded, {summary.count('rejected')} rejected, "
-                f"{summary.count('unchanged')} unchanged; {read:,} rows read, {loaded:,} loaded, "
-                f"{quarantined:,} quarantined"
-            )
-            record.details = {
-                "files": len(candidates),
-                "loaded": summary.count("loaded"),
-                "rejected": summary.count("rejected"),
-                "unchanged": summary.count("unchanged"),
-                "rows_read": read,
-                "rows_loaded": loaded,
-                "rows_quarantined": quarantined,
-                "runs": [o.run_id for o in summary.outcomes if o.run_id is not None][:1000],
-            }
-    finally:
-        con.close()
+    with ThreadPoolExecutor(_WORKERS, thread_name_prefix="ingest") as pool:
+        # DuckDB starts a database in about the time the first file's checks before its
+        # DuckDB work take: let them overlap.
+        connecting = pool.submit(new_connection)
+        try:
+            candidates = discover(path, org, dataset_name)
+            with recorded_run(factory, INGEST_STEP) as record:
+                summary.outcomes = _ingest_all(
+                    factory, lake, candidates, connecting, pool, actor=actor, today=today
+                )
+                if summary.count("loaded") or not lake.exists("source_identity"):
+                    summary.identities = rebuild_source_identity(lake, connecting.result())
+                read, loaded, quarantined = summary.rows
+                record.summary = (
+                    f"{summary.count('loaded')} files loaded, {summary.count('rejected')} "
+                    f"rejected, {summary.count('unchanged')} unchanged; {read:,} rows read, "
+                    f"{loaded:,} loaded, {quarantined:,} quarantined"
+                )
+                record.details = {
+                    "files": len(candidates),
+                    "loaded": summary.count("loaded"),
+                    "rejected": summary.count("rejected"),
+                    "unchanged": summary.count("unchanged"),
+                    "rows_read": read,
+                    "rows_loaded": loaded,
+                    "rows_quarantined": quarantined,
+                    "runs": [o.run_id for o in summary.outcomes if o.run_id is not None][:1000],
+                }
+        finally:
+            connecting.result().close()
     return summary
 
 
