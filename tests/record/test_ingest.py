@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ from wholesystem.access.models import AuditEvent
 from wholesystem.config import Settings, reset_settings
 from wholesystem.record.ingest import ReplayError, discover, replay
 from wholesystem.record.models import IngestRun, QuarantineRow
+from wholesystem.record.schemas import DATASETS
 from wholesystem.record.staging import part_path
 from wholesystem.store.db import upgrade
 from wholesystem.store.lake import Lake
@@ -230,3 +233,35 @@ def test_a_value_too_large_to_stage_quarantines_its_row_not_the_file(
         bad = s.scalars(select(QuarantineRow)).one()
         assert (bad.line, bad.column_name, bad.rule) == (3, "value", "not_a_decimal")
         assert "12 whole digits" in bad.message
+
+
+def test_a_record_key_is_the_natural_key_or_the_hash_of_the_rows_trimmed_values(
+    tmp_path: Path, ingest: Ingest, lake: Lake
+) -> None:
+    """``<org>:<dataset>:`` and the dataset's own key (an APC spell id) or, for a dataset
+    without one, the MD5 of the row's values (trimmed, blanks empty) in declaration order
+    joined by ``|``: the same row keeps its key in a corrected file."""
+    root = tmp_path / "in"
+    _write(root / "R9A" / "apc" / "apc.csv", APC)
+    opa = root / "R9A" / "opa" / "opa.csv"
+    opa.parent.mkdir(parents=True)
+    shutil.copy(CORPUS / "R9A" / "opa" / "bad_values.csv", opa)
+    assert [o.status for o in ingest(root).outcomes] == ["loaded", "loaded"]
+    spells = parquet(
+        "SELECT spell_id, record_key FROM read_parquet(?)", part_path(lake, "apc", "R9A", "apc.csv")
+    )
+    assert spells
+    assert all(key == f"R9A:apc:{spell}" for spell, key in spells)
+    ds = DATASETS["opa"]
+    assert ds.key_column is None
+    with open(opa, newline="", encoding="utf-8") as fh:
+        raw = dict(enumerate(csv.DictReader(fh), start=2))
+    keys = parquet(
+        "SELECT source_line, record_key FROM read_parquet(?)",
+        part_path(lake, "opa", "R9A", "opa.csv"),
+    )
+    assert keys
+    for line, key in keys:
+        values = [(raw[line].get(c.name) or "").strip() for c in ds.columns]
+        content = "|".join(values).encode()
+        assert key == "R9A:opa:" + hashlib.md5(content, usedforsecurity=False).hexdigest()

@@ -150,6 +150,9 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+_KEY_HASH = "ws_key_md5"  # a helper column (see check_sql)
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -461,7 +464,17 @@ def check_sql(ds: Dataset, source: str, today: date, now: datetime) -> str:
         if helpers:
             cols = "".join(f", {sql} AS {_q(name)}" for name, sql in helpers.items())
             source = f"(SELECT *{cols} FROM {source})"  # noqa: S608
-    return f"SELECT *, coalesce(\n  {fails}, false) AS ws_bad FROM {source}"  # noqa: S608
+    # The content hash behind a record key without one of its own, worked out here
+    # rather than as the part is written: this pass runs on every thread the read does.
+    # concat skips NULLs: the same text as concat_ws('|', coalesce(c, ''), ...), cheaper.
+    content = ", '|', ".join(_q(c.name) for c in ds.columns)
+    hashed = f"md5(concat({content}))"
+    if ds.key_column:  # only a row without its natural key needs it
+        hashed = f"CASE WHEN {_v(ds.column(ds.key_column))} IS NULL THEN {hashed} END"
+    return (
+        f"SELECT *, coalesce(\n  {fails}, false) AS ws_bad, "  # noqa: S608
+        f"{hashed} AS {_KEY_HASH} FROM {source}"
+    )
 
 
 def errors_sql(
@@ -494,13 +507,10 @@ def errors_sql(
 def _typed(ds: Dataset, col: Column) -> str:
     v = _v(col)
     kind = col.type
-    # Cast again rather than use the helper column: the helper's statistics would let
-    # DuckDB mark a column with no NULLs in this file as required in the Parquet schema.
-    if kind is ColumnType.date:
-        return f"CAST({v} AS DATE)"
-    if kind is ColumnType.datetime:
-        return f"CAST({v} AS TIMESTAMPTZ)"
-
+    if kind in (ColumnType.date, ColumnType.datetime):
+        # The helper's TRY_CAST, worked out while the file was read: a good row's value
+        # casts, so it is the CAST's.
+        return _cast(ds, col)
     if kind is ColumnType.integer:
         return f"CAST({v} AS BIGINT)"
     if kind is ColumnType.decimal:
@@ -523,9 +533,7 @@ def typed_sql(
         natural = f"{_lit(org_code + ':' + ds.name + ':')} || {_v(ds.column(ds.key_column))}"
     else:
         natural = "NULL"
-    # concat skips NULLs: the same text as concat_ws('|', coalesce(c, ''), ...), cheaper.
-    content = ", '|', ".join(_q(c.name) for c in ds.columns)
-    fallback = f"{_lit(org_code + ':' + ds.name + ':')} || md5(concat({content}))"
+    fallback = f"{_lit(org_code + ':' + ds.name + ':')} || {_KEY_HASH}"
     provenance = [
         f"{_lit(org_code)} AS org_code",
         f"{_lit(source_file)} AS source_file",

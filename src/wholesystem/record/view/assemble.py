@@ -8,11 +8,11 @@ no lake, no web.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "DEMOGRAPHIC_FIELDS",
@@ -662,6 +662,25 @@ def _registration(row: Row, today: date) -> Registration:
     )
 
 
+def _coded_fields(row: Row) -> dict[str, Any]:
+    """What every coded entry holds: which partner recorded which code."""
+    return {
+        "record_id": _text(row.get("record_id")),
+        "source": _req(row.get("source")),
+        "dataset": _req(row.get("dataset")),
+        "code": _req(row.get("code")),
+        "code_system": _text(row.get("code_system")),
+        "display": _text(row.get("display")),
+    }
+
+
+_T = TypeVar("_T")
+
+
+def _latest_first(entries: Iterable[_T], key: Callable[[_T], tuple[date, str]]) -> tuple[_T, ...]:
+    return tuple(sorted(entries, key=key, reverse=True))
+
+
 # ------------------------------------------------------------------------ the record
 
 
@@ -682,78 +701,42 @@ def assemble(
     def rows(name: str) -> Sequence[Row]:
         return tables.get(name, ())
 
+    def coded(name: str) -> list[Row]:
+        return [r for r in rows(name) if _text(r.get("code"))]
+
     conditions = tuple(
-        ConditionRecord(
-            record_id=_text(r.get("record_id")),
-            source=_req(r.get("source")),
-            dataset=_req(r.get("dataset")),
-            code=_req(r.get("code")),
-            code_system=_text(r.get("code_system")),
-            display=_text(r.get("display")),
-            onset_date=_date(r.get("onset_date")),
-        )
-        for r in rows("condition")
-        if _text(r.get("code"))
+        ConditionRecord(**_coded_fields(r), onset_date=_date(r.get("onset_date")))
+        for r in coded("condition")
     )
-    medication_records = tuple(
-        sorted(
-            (
-                MedicationRecord(
-                    record_id=_text(r.get("record_id")),
-                    source=_req(r.get("source")),
-                    dataset=_req(r.get("dataset")),
-                    code=_req(r.get("code")),
-                    code_system=_text(r.get("code_system")),
-                    display=_text(r.get("display")),
-                    date=_date(r.get("date")),
-                )
-                for r in rows("medication")
-                if _text(r.get("code"))
-            ),
-            key=lambda m: (m.date or date.min, m.code),
-            reverse=True,
-        )
+    medication_records = _latest_first(
+        (
+            MedicationRecord(**_coded_fields(r), date=_date(r.get("date")))
+            for r in coded("medication")
+        ),
+        lambda m: (m.date or date.min, m.code),
     )
-    observations = tuple(
-        sorted(
-            (
-                ObservationRecord(
-                    record_id=_text(r.get("record_id")),
-                    source=_req(r.get("source")),
-                    dataset=_req(r.get("dataset")),
-                    code=_req(r.get("code")),
-                    code_system=_text(r.get("code_system")),
-                    display=_text(r.get("display")),
-                    value=_decimal(r.get("value")),
-                    unit=_text(r.get("unit")),
-                    observed_date=_date(r.get("observed_date")),
-                )
-                for r in rows("observation")
-                if _text(r.get("code"))
-            ),
-            key=lambda o: (o.observed_date or date.min, o.code),
-            reverse=True,
-        )
+    observations = _latest_first(
+        (
+            ObservationRecord(
+                **_coded_fields(r),
+                value=_decimal(r.get("value")),
+                unit=_text(r.get("unit")),
+                observed_date=_date(r.get("observed_date")),
+            )
+            for r in coded("observation")
+        ),
+        lambda o: (o.observed_date or date.min, o.code),
     )
-    allergies = tuple(
-        sorted(
-            (
-                Allergy(
-                    record_id=_text(r.get("record_id")),
-                    source=_req(r.get("source")),
-                    dataset=_req(r.get("dataset")),
-                    code=_req(r.get("code")),
-                    code_system=_text(r.get("code_system")),
-                    display=_text(r.get("display")),
-                    recorded_date=_date(r.get("recorded_date")),
-                    clinical_status=_text(r.get("clinical_status")),
-                )
-                for r in rows("allergy")
-                if _text(r.get("code"))
-            ),
-            key=lambda a: (a.recorded_date or date.min, a.code),
-            reverse=True,
-        )
+    allergies = _latest_first(
+        (
+            Allergy(
+                **_coded_fields(r),
+                recorded_date=_date(r.get("recorded_date")),
+                clinical_status=_text(r.get("clinical_status")),
+            )
+            for r in coded("allergy")
+        ),
+        lambda a: (a.recorded_date or date.min, a.code),
     )
     packages = sorted(
         (_care_package(r, today) for r in rows("care_package")),
