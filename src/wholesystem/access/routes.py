@@ -66,14 +66,14 @@ from wholesystem.access.web import (
 from wholesystem.config import Settings
 from wholesystem.footprint.models import Organisation
 from wholesystem.web.csvfiles import csv_response
-from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
+from wholesystem.web.rendering import HOME, Crumb, PageMeta, get_db, render
 
 __all__ = ["AUDIT_PAGE_SIZE", "router"]
 
 router = APIRouter(include_in_schema=False)
 
 AUDIT_PAGE_SIZE = 50
-_ADMIN_CRUMB = Crumb("Home", "/")
+_ADMIN_CRUMB = HOME
 
 MSG_ENTER_USERNAME = "Enter your username"
 MSG_ENTER_PASSWORD = "Enter your password"  # noqa: S105 - a message, not a password

@@ -47,17 +47,15 @@ from wholesystem.finance.store import (
 )
 from wholesystem.finance.transfers import TransferError
 from wholesystem.web.csvfiles import csv_response, defused_csv_text
-from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
+from wholesystem.web.rendering import HOME, Crumb, Db, PageMeta, render
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-Db = Annotated[Session, Depends(get_db)]
 Viewer = Annotated[CurrentUser, Depends(require(Permission.view_all_finance))]
 Submitter = Annotated[CurrentUser, Depends(require(Permission.submit_finance))]
 MAX_ACTUALS_BYTES = 5 * 1024 * 1024
-_HOME = Crumb("Home", "/")
 _FINANCE = Crumb("Finance", "/finance")
 _CONTRACTS = Crumb("Contracts", "/finance/contracts")
 _SETTLEMENTS = Crumb("Settlements", "/finance/settlements")
@@ -115,7 +113,7 @@ def contracts_page(
     version: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
     """The contracts of the current (or a chosen) version, in plain words, and every version."""
-    page = PageMeta(title="Contracts", breadcrumbs=(_HOME, _FINANCE, Crumb("Contracts", "")))
+    page = PageMeta(title="Contracts", breadcrumbs=(HOME, _FINANCE, Crumb("Contracts", "")))
     chosen = _version(db, version)
     versions = contract_set_versions(db)
     if chosen is None:
@@ -184,7 +182,7 @@ def contract_page(request: Request, contract_row_id: int, db: Db, user: Viewer) 
         "finance/contract.html",
         PageMeta(
             title=f"{contract.name} ({contract.id})",
-            breadcrumbs=(_HOME, _FINANCE, _CONTRACTS, Crumb(contract.id, "")),
+            breadcrumbs=(HOME, _FINANCE, _CONTRACTS, Crumb(contract.id, "")),
         ),
         data_as_at=latest.run_at if latest else view.version.loaded_at,
         row_id=view.id,
@@ -255,7 +253,7 @@ def _settlements_page(
     return render(
         request,
         "finance/settlements.html",
-        PageMeta(title="Settlements", breadcrumbs=(_HOME, _FINANCE, Crumb("Settlements", ""))),
+        PageMeta(title="Settlements", breadcrumbs=(HOME, _FINANCE, Crumb("Settlements", ""))),
         data_as_at=latest_run,
         status_code=status_code,
         rows=show.settlement_list_rows(records),
@@ -400,7 +398,7 @@ def _settlement_page(
         "finance/settlement.html",
         PageMeta(
             title=f"Settlement {record.id}: {record.period_label}",
-            breadcrumbs=(_HOME, _FINANCE, _SETTLEMENTS, Crumb(f"Settlement {record.id}", "")),
+            breadcrumbs=(HOME, _FINANCE, _SETTLEMENTS, Crumb(f"Settlement {record.id}", "")),
         ),
         data_as_at=record.run_at,
         status_code=status_code,

@@ -64,7 +64,7 @@ from wholesystem.finance.transfers import TransferError, TransferKind, TransferL
 from wholesystem.finance.whatif import WhatIfError, run_what_if, scenario_from
 from wholesystem.finance.xlsx import WorkbookError, is_xlsx_name
 from wholesystem.web.csvfiles import csv_response
-from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
+from wholesystem.web.rendering import HOME, Crumb, Db, PageMeta, render
 
 __all__ = ["public_router", "router"]
 
@@ -73,12 +73,10 @@ router = APIRouter(include_in_schema=False)
 router.include_router(contract_router)
 public_router = APIRouter(include_in_schema=False)  # /public is on the sign-in allow-list
 
-Db = Annotated[Session, Depends(get_db)]
 Viewer = Annotated[CurrentUser, Depends(require(Permission.view_all_finance))]
 Submitter = Annotated[CurrentUser, Depends(require(Permission.submit_finance))]
 Approver = Annotated[CurrentUser, Depends(require(Permission.approve_transfers))]
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-_HOME = Crumb("Home", "/")
 _FINANCE = Crumb("Finance", "/finance")
 
 
@@ -128,7 +126,7 @@ def finance_page(
 ) -> Response:
     """The system position, every partner against its control total, the bridge, returns."""
     position = _position(db, as_at)
-    page = PageMeta(title="System financial position", breadcrumbs=(_HOME, Crumb("Finance", "")))
+    page = PageMeta(title="System financial position", breadcrumbs=(HOME, Crumb("Finance", "")))
     if position is None:
         return render(request, "finance/empty.html", page, data_as_at=None)
     names = _names(db)
@@ -289,7 +287,7 @@ def partner_page(
     return render(
         request,
         "finance/partner.html",
-        PageMeta(title=f"{name}: books", breadcrumbs=(_HOME, _FINANCE, Crumb(name, ""))),
+        PageMeta(title=f"{name}: books", breadcrumbs=(HOME, _FINANCE, Crumb(name, ""))),
         data_as_at=latest_submission_at(db),
         org_code=org_code,
         name=name,
@@ -367,7 +365,7 @@ def submission_page(request: Request, submission_id: int, db: Db, user: Viewer) 
         PageMeta(
             title=title,
             breadcrumbs=(
-                _HOME,
+                HOME,
                 _FINANCE,
                 Crumb(name, f"/finance/partners/{record.org_code}"),
                 Crumb(f"{month_label(record.period)} v{record.version}", ""),
@@ -419,7 +417,7 @@ def _submit_page(
     return render(
         request,
         "finance/submit.html",
-        PageMeta(title="Submit a return", breadcrumbs=(_HOME, _FINANCE, Crumb("Submit", ""))),
+        PageMeta(title="Submit a return", breadcrumbs=(HOME, _FINANCE, Crumb("Submit", ""))),
         data_as_at=data_as_at,
         status_code=status_code,
         org_code=user.organisation_code,
@@ -640,7 +638,7 @@ def transfers_page(
     return render(
         request,
         "finance/transfers.html",
-        PageMeta(title="Transfers", breadcrumbs=(_HOME, _FINANCE, Crumb("Transfers", ""))),
+        PageMeta(title="Transfers", breadcrumbs=(HOME, _FINANCE, Crumb("Transfers", ""))),
         data_as_at=latest_submission_at(db),
         errors=[],
         form={},
@@ -705,7 +703,7 @@ def transfers_propose(
         return render(
             request,
             "finance/transfers.html",
-            PageMeta(title="Transfers", breadcrumbs=(_HOME, _FINANCE, Crumb("Transfers", ""))),
+            PageMeta(title="Transfers", breadcrumbs=(HOME, _FINANCE, Crumb("Transfers", ""))),
             data_as_at=latest_submission_at(db),
             status_code=400,
             errors=[{"text": i, "href": "#legs"} for i in issues],
@@ -822,7 +820,7 @@ def whatif_page(
     return render(
         request,
         "finance/whatif.html",
-        PageMeta(title="What-if", breadcrumbs=(_HOME, _FINANCE, Crumb("What-if", ""))),
+        PageMeta(title="What-if", breadcrumbs=(HOME, _FINANCE, Crumb("What-if", ""))),
         data_as_at=latest_submission_at(db),
         status_code=400 if errors else 200,
         errors=errors,
@@ -878,7 +876,7 @@ def whatif_csv(
 def public_finance(request: Request, db: Db) -> Response:
     """The system's financial position: totals only, no partner's books."""
     position = load_position(db)
-    page = PageMeta(title="System financial position", breadcrumbs=(_HOME, Crumb("Finance", "")))
+    page = PageMeta(title="System financial position", breadcrumbs=(HOME, Crumb("Finance", "")))
     if position is None:
         return render(request, "finance/empty.html", page, data_as_at=None, public=True)
     return render(

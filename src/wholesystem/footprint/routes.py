@@ -25,15 +25,13 @@ from wholesystem.footprint.queries import AreaNode, footprint_tree, list_organis
 from wholesystem.footprint.schema import OrgType
 from wholesystem.store.runs import last_success
 from wholesystem.web.csvfiles import csv_response
-from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
+from wholesystem.web.rendering import HOME, Crumb, Db, PageMeta, render
 
 __all__ = ["api_router", "router"]
 
 _guard = [Depends(require(Permission.view_footprint))]
 router = APIRouter(dependencies=_guard, include_in_schema=False)
 api_router = APIRouter(dependencies=_guard, tags=["footprint"])
-
-Db = Annotated[Session, Depends(get_db)]
 
 
 def _tree_or_404(db: Session) -> AreaNode:
@@ -86,7 +84,7 @@ def footprint_page(
     return render(
         request,
         "footprint/tree.html",
-        PageMeta(title="Footprint", breadcrumbs=(Crumb("Home", "/"), Crumb("Footprint", ""))),
+        PageMeta(title="Footprint", breadcrumbs=(HOME, Crumb("Footprint", ""))),
         data_as_at=as_at,
         tree=tree,
         rows=tree_rows(nodes, tree.population),
@@ -144,7 +142,7 @@ def area_page(request: Request, code: str, db: Db) -> Response:
         raise HTTPException(404, f"There is no area with code '{code}' in this footprint.")
     node = path[-1]
     crumbs = (
-        Crumb("Home", "/"),
+        HOME,
         Crumb("Footprint", "/footprint"),
         *(Crumb(n.name, f"/footprint/areas/{n.code}") for n in path[:-1]),
         Crumb(node.name, ""),

@@ -9,27 +9,24 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from wholesystem.access.permissions import Permission
 from wholesystem.access.web import require
+from wholesystem.governance.deps import Q32
 from wholesystem.governance.presenters import decision_record
 from wholesystem.governance.queries import decision_by_reference, list_decisions
 from wholesystem.governance.routes import decision_filters
 from wholesystem.governance.services import from_pence
-from wholesystem.web.rendering import get_db
+from wholesystem.web.rendering import Db
 
 __all__ = ["api_router"]
 
 api_router = APIRouter(
     dependencies=[Depends(require(Permission.view_dashboard))], tags=["governance"]
 )
-Db = Annotated[Session, Depends(get_db)]
-Q32 = Annotated[str | None, Query(max_length=32)]
 
 
 class DecisionOut(BaseModel):

@@ -17,6 +17,7 @@ from wholesystem.access.permissions import Permission
 from wholesystem.access.web import CurrentUser, current_time, require
 from wholesystem.governance import services as gov
 from wholesystem.governance.conflicts import InterestCategory, Management
+from wholesystem.governance.deps import GOVERNANCE, Q32, Lead, Viewer
 from wholesystem.governance.models import CrgStatus, DecisionStatus
 from wholesystem.governance.presenters import (
     DECISION_CSV_COLUMNS,
@@ -42,20 +43,14 @@ from wholesystem.governance.queries import (
 )
 from wholesystem.governance.scheme import DecisionKind
 from wholesystem.web.csvfiles import csv_response
-from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
+from wholesystem.web.rendering import HOME, Crumb, Db, PageMeta, render
 
 __all__ = ["decision_filters", "public_router", "router"]
 
 router = APIRouter(include_in_schema=False)
 public_router = APIRouter(include_in_schema=False)
-Db = Annotated[Session, Depends(get_db)]
-Viewer = Annotated[CurrentUser, Depends(require(Permission.view_dashboard))]
-Lead = Annotated[CurrentUser, Depends(require(Permission.manage_governance))]
 Declarer = Annotated[CurrentUser, Depends(require(Permission.declare_interests))]
-_HOME = Crumb("Home", "/")
-_GOV = Crumb("Governance", "/governance")
 _PUBLIC = Crumb("Published governance", "/public/governance/decisions")
-Q16 = Annotated[str | None, Query(max_length=32)]
 
 
 def decision_filters(
@@ -103,7 +98,7 @@ def _register_page(
     return render(
         request,
         "governance/decisions.html",
-        PageMeta("Decision register", breadcrumbs=(_HOME, _PUBLIC if public else _GOV)),
+        PageMeta("Decision register", breadcrumbs=(HOME, _PUBLIC if public else GOVERNANCE)),
         data_as_at=current_time(request.app),
         rows=decision_table_rows(rows, base),
         count=len(rows),
@@ -151,7 +146,7 @@ def bodies_page(request: Request, db: Db, user: Viewer) -> Response:
     return render(
         request,
         "governance/bodies.html",
-        PageMeta("Governance bodies", breadcrumbs=(_HOME, _GOV)),
+        PageMeta("Governance bodies", breadcrumbs=(HOME, GOVERNANCE)),
         data_as_at=current_time(request.app),
         bodies=bodies,
         can_manage=user.can(Permission.manage_governance),
@@ -202,10 +197,10 @@ def decisions_page(
     request: Request,
     db: Db,
     user: Viewer,
-    body: Q16 = None,
-    place: Q16 = None,
-    kind: Q16 = None,
-    status: Q16 = None,
+    body: Q32 = None,
+    place: Q32 = None,
+    kind: Q32 = None,
+    status: Q32 = None,
 ) -> Response:
     """The decision register, filterable by body, place, kind and status."""
     return _register_page(
@@ -215,7 +210,7 @@ def decisions_page(
 
 @router.get("/governance/decisions.csv")
 def decisions_csv(
-    db: Db, user: Viewer, body: Q16 = None, place: Q16 = None, kind: Q16 = None, status: Q16 = None
+    db: Db, user: Viewer, body: Q32 = None, place: Q32 = None, kind: Q32 = None, status: Q32 = None
 ) -> Response:
     """The register as CSV, with the same filters."""
     rows = list_decisions(db, decision_filters(body, place, kind, status))
@@ -236,7 +231,7 @@ def _form_page(
         "governance/decision_form.html",
         PageMeta(
             "Propose a decision",
-            breadcrumbs=(_HOME, _GOV, Crumb("Decision register", "/governance/decisions")),
+            breadcrumbs=(HOME, GOVERNANCE, Crumb("Decision register", "/governance/decisions")),
         ),
         status_code=status_code,
         form=form,
@@ -327,7 +322,7 @@ def _detail_page(
     return render(
         request,
         "governance/decision.html",
-        PageMeta(f"{reference}: {v.title}", breadcrumbs=(_HOME, _PUBLIC if public else _GOV)),
+        PageMeta(f"{reference}: {v.title}", breadcrumbs=(HOME, _PUBLIC if public else GOVERNANCE)),
         data_as_at=now,
         status_code=status_code,
         reference=reference,
@@ -459,8 +454,8 @@ def _decide_page(
         PageMeta(
             f"Take decision {detail.row.decision.reference}",
             breadcrumbs=(
-                _HOME,
-                _GOV,
+                HOME,
+                GOVERNANCE,
                 Crumb("Decision register", "/governance/decisions"),
                 Crumb(
                     detail.row.decision.reference,
@@ -532,7 +527,7 @@ def decide_form(
     reference: str,
     db: Db,
     user: Lead,
-    body: Q16 = None,
+    body: Q32 = None,
     on: Annotated[str | None, Query(max_length=10)] = None,
     present: Annotated[list[str] | None, Query(max_length=200)] = None,
     checked: Annotated[str | None, Query(max_length=1)] = None,
@@ -757,7 +752,7 @@ def _own_page(
     return render(
         request,
         "governance/my_interests.html",
-        PageMeta("Your declarations of interest", breadcrumbs=(_HOME, _GOV)),
+        PageMeta("Your declarations of interest", breadcrumbs=(HOME, GOVERNANCE)),
         data_as_at=now,
         status_code=status_code,
         rows=register_table_rows(rows),
@@ -836,7 +831,7 @@ def full_register(request: Request, db: Db, user: Lead) -> Response:
     return render(
         request,
         "governance/register.html",
-        PageMeta("Register of interests", breadcrumbs=(_HOME, _GOV)),
+        PageMeta("Register of interests", breadcrumbs=(HOME, GOVERNANCE)),
         data_as_at=now,
         rows=register_table_rows(rows),
         public=False,
@@ -869,10 +864,10 @@ def full_register_csv(request: Request, db: Db, user: Lead) -> Response:
 def public_decisions(
     request: Request,
     db: Db,
-    body: Q16 = None,
-    place: Q16 = None,
-    kind: Q16 = None,
-    status: Q16 = None,
+    body: Q32 = None,
+    place: Q32 = None,
+    kind: Q32 = None,
+    status: Q32 = None,
 ) -> Response:
     """The published decision register (no sign-in)."""
     return _register_page(
@@ -882,7 +877,7 @@ def public_decisions(
 
 @public_router.get("/public/governance/decisions.csv")
 def public_decisions_csv(
-    db: Db, body: Q16 = None, place: Q16 = None, kind: Q16 = None, status: Q16 = None
+    db: Db, body: Q32 = None, place: Q32 = None, kind: Q32 = None, status: Q32 = None
 ) -> Response:
     rows = [
         r
@@ -927,7 +922,7 @@ def forward_plan(request: Request, db: Db) -> Response:
     return render(
         request,
         "governance/forward_plan.html",
-        PageMeta("Forward plan of key decisions", breadcrumbs=(_HOME, _PUBLIC)),
+        PageMeta("Forward plan of key decisions", breadcrumbs=(HOME, _PUBLIC)),
         data_as_at=now,
         rows=table,
     )
@@ -941,7 +936,7 @@ def public_register(request: Request, db: Db) -> Response:
     return render(
         request,
         "governance/register.html",
-        PageMeta("Register of interests", breadcrumbs=(_HOME, _PUBLIC)),
+        PageMeta("Register of interests", breadcrumbs=(HOME, _PUBLIC)),
         data_as_at=now,
         rows=register_table_rows(rows),
         public=True,

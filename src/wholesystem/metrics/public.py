@@ -25,7 +25,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,7 +47,7 @@ from wholesystem.metrics.presenters import (
 from wholesystem.metrics.routes import data_version, render_cached
 from wholesystem.metrics.snapshots import MetricPoint, SnapshotInfo
 from wholesystem.web.csvfiles import csv_response
-from wholesystem.web.rendering import Crumb, PageMeta, get_db
+from wholesystem.web.rendering import Crumb, Db, PageMeta
 
 __all__ = [
     "PUBLIC_CSV_COLUMNS",
@@ -67,7 +67,6 @@ UNCONTROLLED_SOURCES = frozenset({"finance", "workforce", "governance"})
 SUPPRESSED = "*"
 
 router = APIRouter(include_in_schema=False)  # public: /public is on the sign-in allow-list
-Db = Annotated[Session, Depends(get_db)]
 
 
 def controlled(metric: Metric) -> bool:

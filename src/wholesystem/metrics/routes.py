@@ -56,7 +56,7 @@ from wholesystem.metrics.presenters import (
 )
 from wholesystem.store.runs import last_success
 from wholesystem.web.csvfiles import csv_response
-from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
+from wholesystem.web.rendering import HOME, Crumb, Db, PageMeta, render
 
 __all__ = ["BodyCache", "data_version", "render_cached", "router"]
 
@@ -64,7 +64,6 @@ router = APIRouter(
     dependencies=[Depends(require(Permission.view_dashboard))], include_in_schema=False
 )
 
-Db = Annotated[Session, Depends(get_db)]
 Viewer = Annotated[CurrentUser, Depends(require(Permission.view_dashboard))]
 Publisher = Annotated[CurrentUser, Depends(require(Permission.publish_snapshots))]
 AreaParam = Annotated[str | None, Query(max_length=16)]
@@ -176,7 +175,7 @@ def _crumbs(
 ) -> tuple[Crumb, ...]:
     """Home, then system → place → neighbourhood (or organisation), each a dashboard link."""
     sep = "&" if snapshot_q else "?"
-    crumbs = [Crumb("Home", "/")]
+    crumbs = [HOME]
     path = index.path(area.code)
     for ref in path:
         is_system = ref.kind == "system"
@@ -201,7 +200,7 @@ def _no_snapshot(request: Request, user: CurrentUser) -> Response:
     return render(
         request,
         "metrics/no_snapshot.html",
-        PageMeta(title="Dashboard", breadcrumbs=(Crumb("Home", "/"), Crumb("Dashboard", ""))),
+        PageMeta(title="Dashboard", breadcrumbs=(HOME, Crumb("Dashboard", ""))),
         can_publish=user.can(Permission.publish_snapshots),
     )
 
@@ -420,7 +419,7 @@ def snapshots_page(
         PageMeta(
             title="Published snapshots",
             breadcrumbs=(
-                Crumb("Home", "/"),
+                HOME,
                 Crumb("Dashboard", "/dashboard"),
                 Crumb("Snapshots", ""),
             ),
@@ -469,7 +468,7 @@ def compare_page(
         PageMeta(
             title=f"Snapshot {a} compared with snapshot {b}",
             breadcrumbs=(
-                Crumb("Home", "/"),
+                HOME,
                 Crumb("Dashboard", "/dashboard"),
                 Crumb("Snapshots", "/dashboard/snapshots"),
                 Crumb("Compare", ""),

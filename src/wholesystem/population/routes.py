@@ -56,7 +56,7 @@ from wholesystem.population.cohorts import CohortFilter, CohortFilterError
 from wholesystem.store.lake import Lake
 from wholesystem.store.runs import last_success
 from wholesystem.web.csvfiles import csv_response
-from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
+from wholesystem.web.rendering import HOME, Crumb, Db, PageMeta, render
 
 __all__ = ["LIST_PAGE_ROWS", "STRATIFY_STEP", "router"]
 
@@ -70,7 +70,6 @@ CASELOAD_TEAM = "Neighbourhood MDT"
 # board is accountable for its use (the card holds aggregate validation figures only).
 MODEL_CARD_ROLES = frozenset({Role.system_admin, Role.board_member})
 
-Db = Annotated[Session, Depends(get_db)]
 Anyone = Annotated[CurrentUser, Depends(require(Permission.view_dashboard))]
 Carer = Annotated[CurrentUser, Depends(require(Permission.view_identifiable_records))]
 Coordinator = Annotated[CurrentUser, Depends(require(Permission.manage_caseload))]
@@ -105,7 +104,7 @@ def _as_at(db: Session, lake: Lake) -> tuple[datetime | None, date | None]:
 
 
 def _crumbs(*tail: Crumb) -> tuple[Crumb, ...]:
-    return (Crumb("Home", "/"), Crumb("Population health", "/population"), *tail)
+    return (HOME, Crumb("Population health", "/population"), *tail)
 
 
 def _empty(request: Request, title: str, crumbs: tuple[Crumb, ...]) -> HTMLResponse:
@@ -250,14 +249,12 @@ def population_page(request: Request, db: Db, user: Anyone, area: Area_ = None) 
     tree = footprint_tree(db)
     as_at, index = _as_at(db, lake)
     if tree is None or index is None:
-        return _empty(
-            request, "Population health", (Crumb("Home", "/"), Crumb("Population health", ""))
-        )
+        return _empty(request, "Population health", (HOME, Crumb("Population health", "")))
     path = _area_node(tree, area)
     node = path[-1]
     mix, children, by_child = _area_tables(lake, node)
     crumbs = (
-        Crumb("Home", "/"),
+        HOME,
         *(
             Crumb(
                 n.name if i else "Population health",

@@ -33,7 +33,7 @@ from wholesystem.record.schemas import DATASETS
 from wholesystem.store.lake import Lake
 from wholesystem.store.runs import last_success
 from wholesystem.web.csvfiles import csv_response
-from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
+from wholesystem.web.rendering import HOME, Crumb, Db, PageMeta, render
 
 __all__ = ["router"]
 
@@ -41,7 +41,6 @@ router = APIRouter(
     dependencies=[Depends(require(Permission.view_data_quality))], include_in_schema=False
 )
 
-Db = Annotated[Session, Depends(get_db)]
 Viewer = Annotated[CurrentUser, Depends(require(Permission.view_data_quality))]
 Manager = Annotated[CurrentUser, Depends(require(Permission.manage_data_quality))]
 _STATUSES = tuple(s.value for s in RunStatus if s is not RunStatus.running)
@@ -87,7 +86,7 @@ def data_quality_page(
     return render(
         request,
         "record/data_quality.html",
-        PageMeta(title="Data quality", breadcrumbs=(Crumb("Home", "/"), Crumb("Data quality", ""))),
+        PageMeta(title="Data quality", breadcrumbs=(HOME, Crumb("Data quality", ""))),
         data_as_at=last_success(db, INGEST_STEP),
         summary=summary_rows(db, org, ds),
         runs=list_runs(db, org, ds, st, limit=200),
@@ -163,7 +162,7 @@ def run_page(
         PageMeta(
             title=f"Ingest run {run_id}",
             breadcrumbs=(
-                Crumb("Home", "/"),
+                HOME,
                 Crumb("Data quality", "/data-quality"),
                 Crumb(f"Run {run_id}", ""),
             ),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -15,12 +14,11 @@ from wholesystem.footprint.queries import footprint_tree
 from wholesystem.store.lake import Lake
 from wholesystem.store.runs import latest_runs
 from wholesystem.web.csvfiles import csv_response
-from wholesystem.web.rendering import PageMeta, format_as_at, get_db, render
+from wholesystem.web.rendering import Db, PageMeta, format_as_at, render
 
 __all__ = ["router"]
 
 router = APIRouter(dependencies=[Depends(require(Permission.view_data_state))])
-Db = Annotated[Session, Depends(get_db)]
 
 _STATUS_TAG = {"succeeded": "green", "failed": "red", "running": "blue"}
 _RUN_COLUMNS = ("step", "status", "started_at", "finished_at", "summary")

@@ -7,9 +7,9 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
 from markupsafe import Markup
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wholesystem.web.navigation import navigation_for
 
-__all__ = ["NO_DATA", "Crumb", "PageMeta", "format_as_at", "get_db", "render"]
+__all__ = ["HOME", "NO_DATA", "Crumb", "Db", "PageMeta", "format_as_at", "get_db", "render"]
 
 SERVICE_NAME = "wholesystem"
 
@@ -26,6 +26,10 @@ SERVICE_NAME = "wholesystem"
 class Crumb:
     text: str
     href: str
+
+
+HOME = Crumb("Home", "/")
+"""The first crumb of every page's breadcrumbs."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,10 @@ def get_db(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+Db = Annotated[Session, Depends(get_db)]
+"""A route parameter: the request's database session."""
 
 
 def _account(request: Request) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
@@ -41,9 +41,10 @@ from wholesystem.governance.concerns.queries import (
     timeline,
 )
 from wholesystem.governance.concerns.rules import DisputeError, Stage, is_overdue, next_stages
+from wholesystem.governance.deps import GOVERNANCE, Q32, Lead
 from wholesystem.governance.models import Person
 from wholesystem.web.csvfiles import csv_response
-from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
+from wholesystem.web.rendering import HOME, Crumb, Db, PageMeta, render
 
 __all__ = ["api_router", "public_router", "router"]
 
@@ -53,13 +54,8 @@ public_router = APIRouter(include_in_schema=False)
 api_router = APIRouter(
     dependencies=[Depends(require(Permission.raise_concerns))], tags=["governance"]
 )
-Db = Annotated[Session, Depends(get_db)]
 Raiser = Annotated[CurrentUser, Depends(require(Permission.raise_concerns))]
-Lead = Annotated[CurrentUser, Depends(require(Permission.manage_governance))]
 Challenger = Annotated[CurrentUser, Depends(require(Permission.challenge))]
-Q32 = Annotated[str | None, Query(max_length=32)]
-_HOME = Crumb("Home", "/")
-_GOV = Crumb("Governance", "/governance")
 _CONCERNS = Crumb("Concerns and escalation", "/governance/concerns")
 _PUBLIC = Crumb("Published governance", "/public/governance/decisions")
 
@@ -123,7 +119,7 @@ def concerns_page(
     return render(
         request,
         "govconcerns/concerns.html",
-        PageMeta("Concerns and escalation", breadcrumbs=(_HOME, _GOV)),
+        PageMeta("Concerns and escalation", breadcrumbs=(HOME, GOVERNANCE)),
         data_as_at=now,
         rows=concern_table_rows(rows, rules),
         count=len(rows),
@@ -181,7 +177,7 @@ def _new_page(
     return render(
         request,
         "govconcerns/concern_form.html",
-        PageMeta("Raise a concern", breadcrumbs=(_HOME, _GOV, _CONCERNS)),
+        PageMeta("Raise a concern", breadcrumbs=(HOME, GOVERNANCE, _CONCERNS)),
         status_code=status_code,
         form=form,
         error=error,
@@ -249,7 +245,9 @@ def _concern_page(
     return render(
         request,
         "govconcerns/concern.html",
-        PageMeta(f"{concern.reference}: {concern.title}", breadcrumbs=(_HOME, _GOV, _CONCERNS)),
+        PageMeta(
+            f"{concern.reference}: {concern.title}", breadcrumbs=(HOME, GOVERNANCE, _CONCERNS)
+        ),
         data_as_at=now,
         status_code=status_code,
         concern=concern,
@@ -387,7 +385,7 @@ def _challenge_page(
     return render(
         request,
         "govconcerns/challenge.html",
-        PageMeta("Questions to answer", breadcrumbs=(_HOME, _GOV)),
+        PageMeta("Questions to answer", breadcrumbs=(HOME, GOVERNANCE)),
         data_as_at=now,
         status_code=status_code,
         error=error,
@@ -458,7 +456,7 @@ def _member_page(
     return render(
         request,
         "govconcerns/questions.html",
-        PageMeta("Ask a question or comment", breadcrumbs=(_HOME, _GOV)),
+        PageMeta("Ask a question or comment", breadcrumbs=(HOME, GOVERNANCE)),
         data_as_at=now,
         status_code=status_code,
         error=error,
@@ -533,7 +531,7 @@ def _public_page(
     return render(
         request,
         "govconcerns/public_questions.html",
-        PageMeta("Questions and answers", breadcrumbs=(_HOME, _PUBLIC)),
+        PageMeta("Questions and answers", breadcrumbs=(HOME, _PUBLIC)),
         data_as_at=now,
         status_code=status_code,
         error=error,
@@ -620,7 +618,7 @@ def open_data(request: Request, db: Db) -> Response:
     return render(
         request,
         "govconcerns/open_data.html",
-        PageMeta("Governance open data", breadcrumbs=(_HOME, _PUBLIC)),
+        PageMeta("Governance open data", breadcrumbs=(HOME, _PUBLIC)),
         data_as_at=now,
         datasets=[
             {

@@ -16,6 +16,7 @@ from wholesystem.access.permissions import Permission
 from wholesystem.access.web import CurrentUser, current_time, require
 from wholesystem.governance import services as gov
 from wholesystem.governance.conflicts import Management
+from wholesystem.governance.deps import GOVERNANCE, Q32, Lead, Viewer
 from wholesystem.governance.meetings import services as mtg
 from wholesystem.governance.meetings.attendance import AttendanceStatus
 from wholesystem.governance.meetings.forward_plan import NOTICE_DAYS
@@ -56,7 +57,7 @@ from wholesystem.governance.meetings.queries import (
 )
 from wholesystem.governance.models import Body, Person
 from wholesystem.web.csvfiles import csv_response
-from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
+from wholesystem.web.rendering import HOME, Crumb, Db, PageMeta, render
 
 __all__ = ["api_router", "public_router", "router"]
 
@@ -66,14 +67,8 @@ public_router = APIRouter(include_in_schema=False)
 api_router = APIRouter(
     dependencies=[Depends(require(Permission.view_dashboard))], tags=["governance"]
 )
-Db = Annotated[Session, Depends(get_db)]
-Viewer = Annotated[CurrentUser, Depends(require(Permission.view_dashboard))]
-Lead = Annotated[CurrentUser, Depends(require(Permission.manage_governance))]
-Q32 = Annotated[str | None, Query(max_length=32)]
 Text = Annotated[str, Form(max_length=20000)]
 Short = Annotated[str, Form(max_length=300)]
-_HOME = Crumb("Home", "/")
-_GOV = Crumb("Governance", "/governance")
 _MEETINGS = Crumb("Meetings", "/governance/meetings")
 _PUBLIC = Crumb("Published governance", "/public/governance/decisions")
 _PUBLIC_MEETINGS = Crumb("Meetings", "/public/governance/meetings")
@@ -128,7 +123,7 @@ def _list_page(
     return render(
         request,
         "govmeetings/meetings.html",
-        PageMeta("Meetings", breadcrumbs=(_HOME, _PUBLIC if public else _GOV)),
+        PageMeta("Meetings", breadcrumbs=(HOME, _PUBLIC if public else GOVERNANCE)),
         data_as_at=now,
         status_code=status_code,
         rows=meeting_table_rows(rows, base),
@@ -310,7 +305,9 @@ def _meeting_page(
         "govmeetings/meeting.html",
         PageMeta(
             f"{detail.body.name}: {m.title}",
-            breadcrumbs=(_HOME, _PUBLIC, _PUBLIC_MEETINGS) if public else (_HOME, _GOV, _MEETINGS),
+            breadcrumbs=(HOME, _PUBLIC, _PUBLIC_MEETINGS)
+            if public
+            else (HOME, GOVERNANCE, _MEETINGS),
         ),
         data_as_at=now,
         status_code=status_code,
@@ -666,7 +663,7 @@ def _actions_page(
     return render(
         request,
         "govmeetings/actions.html",
-        PageMeta("Actions", breadcrumbs=(_HOME, _GOV, _MEETINGS)),
+        PageMeta("Actions", breadcrumbs=(HOME, GOVERNANCE, _MEETINGS)),
         data_as_at=now,
         status_code=status_code,
         rows=action_table_rows(rows, now.date()),

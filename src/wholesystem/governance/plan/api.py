@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from wholesystem.access.permissions import Permission
 from wholesystem.access.web import require
@@ -35,14 +34,13 @@ from wholesystem.governance.plan.presenters import (
     trajectory_csv_rows,
 )
 from wholesystem.governance.plan.routes import plan_version, risk_filters
-from wholesystem.web.rendering import get_db
+from wholesystem.web.rendering import Db
 
 __all__ = ["api_router"]
 
 api_router = APIRouter(
     dependencies=[Depends(require(Permission.view_dashboard))], tags=["governance"]
 )
-Db = Annotated[Session, Depends(get_db)]
 Q = Annotated[str | None, Query(max_length=32)]
 
 

@@ -7,14 +7,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wholesystem.access.permissions import Permission
-from wholesystem.access.web import CurrentUser, current_time, require
+from wholesystem.access.web import CurrentUser, current_time
 from wholesystem.footprint.models import Organisation
+from wholesystem.governance.deps import GOVERNANCE, Lead, Viewer
 from wholesystem.governance.models import Person
 from wholesystem.governance.plan import services as plan
 from wholesystem.governance.plan.models import ObjectiveLevel, PlanPriority, PlanVersion
@@ -48,19 +49,14 @@ from wholesystem.governance.plan.trajectory import Milestone
 from wholesystem.governance.services import place_codes
 from wholesystem.metrics.snapshots import current_snapshot
 from wholesystem.web.csvfiles import csv_response
-from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
+from wholesystem.web.rendering import HOME, Crumb, Db, PageMeta, render
 
 __all__ = ["plan_version", "public_router", "risk_filters", "router"]
 
 router = APIRouter(include_in_schema=False)
 public_router = APIRouter(include_in_schema=False)
-Db = Annotated[Session, Depends(get_db)]
-Viewer = Annotated[CurrentUser, Depends(require(Permission.view_dashboard))]
-Lead = Annotated[CurrentUser, Depends(require(Permission.manage_governance))]
 Q = Annotated[str | None, Query(max_length=32)]
 F = Annotated[str, Form(max_length=8000)]
-_HOME = Crumb("Home", "/")
-_GOV = Crumb("Governance", "/governance")
 _PLAN = Crumb("System plan", "/governance/plan")
 _RISKS = Crumb("Shared risk register", "/governance/risks")
 _PUBLIC = Crumb("Published governance", "/public/governance/decisions")
@@ -123,7 +119,7 @@ def _plan_page(
     return render(
         request,
         "govplan/plan.html",
-        PageMeta("System plan", breadcrumbs=(_HOME, _PUBLIC if public else _GOV)),
+        PageMeta("System plan", breadcrumbs=(HOME, _PUBLIC if public else GOVERNANCE)),
         data_as_at=current_time(request.app),
         status_code=status_code,
         view=view,
@@ -235,7 +231,7 @@ def _draft_page(
     return render(
         request,
         "govplan/draft.html",
-        PageMeta(f"Draft version {draft.number}", breadcrumbs=(_HOME, _GOV, _PLAN)),
+        PageMeta(f"Draft version {draft.number}", breadcrumbs=(HOME, GOVERNANCE, _PLAN)),
         data_as_at=current_time(request.app),
         status_code=status_code,
         draft=draft,
@@ -434,7 +430,7 @@ def objective_page(request: Request, objective_id: int, db: Db, user: Viewer) ->
     return render(
         request,
         "govplan/objective.html",
-        PageMeta(f"{o.objective.ref}: {o.objective.title}", breadcrumbs=(_HOME, _GOV, _PLAN)),
+        PageMeta(f"{o.objective.ref}: {o.objective.title}", breadcrumbs=(HOME, GOVERNANCE, _PLAN)),
         data_as_at=snapshot.published_at if snapshot else current_time(request.app),
         version=version,
         o=o,
@@ -511,7 +507,7 @@ def _risks_page(
     return render(
         request,
         "govplan/risks.html",
-        PageMeta("Shared risk register", breadcrumbs=(_HOME, _PUBLIC if public else _GOV)),
+        PageMeta("Shared risk register", breadcrumbs=(HOME, _PUBLIC if public else GOVERNANCE)),
         data_as_at=current_time(request.app),
         rows=risk_table_rows(views, base, public=public),
         count=len(views),
@@ -629,7 +625,7 @@ def _new_risk_page(
     return render(
         request,
         "govplan/risk_new.html",
-        PageMeta("Add a shared risk", breadcrumbs=(_HOME, _GOV, _RISKS)),
+        PageMeta("Add a shared risk", breadcrumbs=(HOME, GOVERNANCE, _RISKS)),
         status_code=status_code,
         form=form,
         error=error,
@@ -737,7 +733,7 @@ def _risk_page(
     return render(
         request,
         "govplan/risk.html",
-        PageMeta(f"{v.risk.reference}: {v.risk.title}", breadcrumbs=(_HOME, _GOV, _RISKS)),
+        PageMeta(f"{v.risk.reference}: {v.risk.title}", breadcrumbs=(HOME, GOVERNANCE, _RISKS)),
         data_as_at=now,
         status_code=status_code,
         v=v,

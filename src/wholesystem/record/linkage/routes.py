@@ -37,7 +37,7 @@ from wholesystem.record.schemas import DATASETS
 from wholesystem.store.lake import Lake
 from wholesystem.store.models import PipelineRun
 from wholesystem.web.csvfiles import csv_response
-from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
+from wholesystem.web.rendering import HOME, Crumb, Db, PageMeta, render
 
 __all__ = ["PAGE_SIZE", "router"]
 
@@ -45,7 +45,6 @@ router = APIRouter(
     dependencies=[Depends(require(Permission.view_data_quality))], include_in_schema=False
 )
 
-Db = Annotated[Session, Depends(get_db)]
 Viewer = Annotated[CurrentUser, Depends(require(Permission.view_data_quality))]
 SourceQ = Annotated[str | None, Query(max_length=16)]
 DatasetQ = Annotated[str | None, Query(max_length=32)]
@@ -53,7 +52,6 @@ PageQ = Annotated[int, Query(ge=1, le=1_000_000)]
 RecordQ = Annotated[str, Query(min_length=1, max_length=300)]
 
 PAGE_SIZE = 25
-_HOME = Crumb("Home", "/")
 _LINKAGE = Crumb("Linkage", "/linkage")
 _NOT_BUILT = "The person index has not been built yet: run `wholesystem link-index`."
 
@@ -304,7 +302,7 @@ def linkage_page(
     return render(
         request,
         "linkage/linkage.html",
-        PageMeta(title="Linkage", breadcrumbs=(_HOME, Crumb("Linkage", ""))),
+        PageMeta(title="Linkage", breadcrumbs=(HOME, Crumb("Linkage", ""))),
         data_as_at=run.finished_at if run else None,
         **context,
     )
@@ -422,7 +420,7 @@ def shared_nhs_page(
         "linkage/shared_nhs.html",
         PageMeta(
             title="NHS numbers shared by incompatible demographics",
-            breadcrumbs=(_HOME, _LINKAGE, Crumb("Shared NHS numbers", "")),
+            breadcrumbs=(HOME, _LINKAGE, Crumb("Shared NHS numbers", "")),
         ),
         data_as_at=run.finished_at if run else None,
         rows=p.shared_nhs_rows(items, identifiable),
@@ -501,7 +499,7 @@ def duplicates_page(
         "linkage/duplicates.html",
         PageMeta(
             title="Within-source duplicates",
-            breadcrumbs=(_HOME, _LINKAGE, Crumb("Within-source duplicates", "")),
+            breadcrumbs=(HOME, _LINKAGE, Crumb("Within-source duplicates", "")),
         ),
         data_as_at=run.finished_at if run else None,
         rows=p.duplicate_rows(items, identifiable),
@@ -579,7 +577,7 @@ def pair_page(request: Request, db: Db, user: Viewer, a: RecordQ, b: RecordQ) ->
         "linkage/pair.html",
         PageMeta(
             title="Why linked",
-            breadcrumbs=(_HOME, _LINKAGE, Crumb("Why linked", "")),
+            breadcrumbs=(HOME, _LINKAGE, Crumb("Why linked", "")),
         ),
         data_as_at=run.finished_at if run else None,
         view=p.pair_view(found, identifiable),

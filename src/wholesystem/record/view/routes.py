@@ -79,7 +79,7 @@ from wholesystem.record.view.queries import (
 from wholesystem.store.lake import Lake
 from wholesystem.store.runs import last_success
 from wholesystem.web.csvfiles import csv_response
-from wholesystem.web.rendering import Crumb, PageMeta, get_db, render
+from wholesystem.web.rendering import HOME, Crumb, Db, PageMeta, render
 
 __all__ = ["NOT_FOUND", "router"]
 
@@ -93,7 +93,6 @@ NOT_FOUND = (
 TIMELINE_PAGE_ROWS = 500
 _PERSON_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
-Db = Annotated[Session, Depends(get_db)]
 Carer = Annotated[CurrentUser, Depends(require(Permission.view_identifiable_records))]
 Analyst = Annotated[CurrentUser, Depends(require(Permission.view_pseudonymised_data))]
 
@@ -209,7 +208,7 @@ To_ = Annotated[str | None, Query(alias="to", max_length=10)]
 
 
 def _crumbs(*tail: Crumb) -> tuple[Crumb, ...]:
-    return (Crumb("Home", "/"), Crumb("Find a record", "/records"), *tail)
+    return (HOME, Crumb("Find a record", "/records"), *tail)
 
 
 # ---------------------------------------------------------------------------- search
@@ -267,7 +266,7 @@ def _search_page(
     return render(
         request,
         "recordview/search.html",
-        PageMeta("Find a record", breadcrumbs=(Crumb("Home", "/"), Crumb("Find a record", ""))),
+        PageMeta("Find a record", breadcrumbs=(HOME, Crumb("Find a record", ""))),
         status_code=status_code,
         nhs_number=nhs_number,
         error=error,
@@ -619,7 +618,7 @@ def pseudonymised_page(request: Request, pseudonym: str, db: Db, user: Analyst) 
         "recordview/pseudonymised.html",
         PageMeta(
             f"Pseudonymised record {record.pseudonym}",
-            breadcrumbs=(Crumb("Home", "/"), Crumb(f"Record {record.pseudonym}", "")),
+            breadcrumbs=(HOME, Crumb(f"Record {record.pseudonym}", "")),
         ),
         data_as_at=last_success(db, LINKED_STEP),
         record=record,
