@@ -208,20 +208,24 @@ def check(
     now: datetime,
     *,
     numbered: bool = True,
+    temporary: bool = True,
 ) -> Checked:
     """Materialise ``table``: ``source`` plus ``ws_bad``; find the failing rows.
 
     Every row gets only a cheap pass/fail flag; the messages (every problem of the row)
     are worked out for the failing rows alone. ``numbered``: ``source`` has ``rec`` and
     ``line``; otherwise its rows are in file order from the first record, and the
-    relation returned is a view of ``table`` numbering them by row id.
+    relation returned is a view of ``table`` numbering them by row id. Not
+    ``temporary``: the table and view are the database's, for other cursors to read too
+    (the caller drops them).
     """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {check_sql(ds, source, today, now)}")
+    temp = "TEMP " if temporary else ""
+    con.execute(f"CREATE OR REPLACE {temp}TABLE {table} AS {check_sql(ds, source, today, now)}")
     relation = table
     if not numbered:
         relation = f"{table}_lines"
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {relation} AS "  # noqa: S608
+            f"CREATE OR REPLACE {temp}VIEW {relation} AS "  # noqa: S608
             f"SELECT rowid + 1 AS rec, rowid + 2 AS line, * FROM {table}"
         )
     extra = _snomed_check_digits(con, ds, table)

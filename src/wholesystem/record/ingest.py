@@ -44,12 +44,14 @@ from wholesystem.record.files import FileFacts, check_not_truncated, read_facts,
 from wholesystem.record.models import IngestRun, QuarantineRow, QuarantineStatus, RunStatus
 from wholesystem.record.schemas import DATASETS, Dataset, dataset, staged_datasets
 from wholesystem.record.staging import (
+    identity_rows,
+    keep_identities,
     part_path,
     rebuild_source_identity,
     remove_part,
     write_identities,
 )
-from wholesystem.record.validate import normalised
+from wholesystem.record.validate import normalised, typed_sql
 from wholesystem.store.db import session_scope, utcnow
 from wholesystem.store.lake import Lake
 from wholesystem.store.runs import recorded_run
@@ -372,6 +374,7 @@ class _Processed:
     loaded: int
     quarantined: list[QuarantinedRow]
     details: dict[str, Any]
+    identified: tuple[Path, ...] = ()  # parts whose identities are already kept
 
 
 def _project(
@@ -414,48 +417,80 @@ def _process_csv(
         unicode_spaces=facts.unicode_spaces,
     )
     rejects: list[QuarantinedRow] = []
+    # The fast read's checked table is the database's, so that a second cursor can work
+    # out the part's identities while this one writes the part.
+    shared = f"ws_chk_{run_id}"
     try:
-        # Most files split cleanly: read them once, on every thread, without a reject
-        # store, straight into the checks.
-        source = _read_fast(cand.path, names, projection, facts.size)
-        checked = check(con, ds, source, "ws_chk", today, now, numbered=False)
-        in_order = True  # numbered by row id: file order by construction
-    except duckdb.Error:
-        # A line the reader cannot split (or any other failure): read the file again
-        # keeping such lines aside (quarantined), and put the good rows' line numbers
-        # right; what still fails rejects the file.
-        _reading(
-            con,
-            "CREATE OR REPLACE TEMP TABLE ws_raw AS SELECT * FROM "  # noqa: S608
-            + _read_source(cand.path, names, projection),
-        )
-        rejects = _rejects(con, len(names))
-        _fix_lines(con, "ws_raw", rejects)
         try:
-            checked = check(con, ds, "ws_raw", "ws_chk", today, now)
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise FileRejected(f"could not be read as CSV: {first}") from None
-        in_order = not rejects and _in_file_order(con, checked.relation)
-    target = part_path(lake, ds.name, cand.org_code, cand.file_key)
-    result = stage(
-        con,
-        ds,
-        checked,
-        target,
-        org_code=cand.org_code,
-        source_file=str(cand.path),
-        run_id=run_id,
-        fmt="csv",
-        in_line_order=in_order,
-    )
+            # Most files split cleanly: read them once, on every thread, without a
+            # reject store, straight into the checks.
+            source = _read_fast(cand.path, names, projection, facts.size)
+            checked = check(con, ds, source, shared, today, now, numbered=False, temporary=False)
+            in_order = True  # numbered by row id: file order by construction
+        except duckdb.Error:
+            # A line the reader cannot split (or any other failure): read the file
+            # again keeping such lines aside (quarantined), and put the good rows' line
+            # numbers right; what still fails rejects the file.
+            _reading(
+                con,
+                "CREATE OR REPLACE TEMP TABLE ws_raw AS SELECT * FROM "  # noqa: S608
+                + _read_source(cand.path, names, projection),
+            )
+            rejects = _rejects(con, len(names))
+            _fix_lines(con, "ws_raw", rejects)
+            try:
+                checked = check(con, ds, "ws_raw", "ws_chk", today, now)
+            except duckdb.Error as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise FileRejected(f"could not be read as CSV: {first}") from None
+            in_order = not rejects and _in_file_order(con, checked.relation)
+        target = part_path(lake, ds.name, cand.org_code, cand.file_key)
+        with ThreadPoolExecutor(1, thread_name_prefix="identities") as side:
+            identities: Future[pa.Table] | None = None
+            if ds.name in _STAGED and checked.relation.startswith(shared):
+                rows = typed_sql(ds, checked.relation, cand.org_code, str(cand.path), run_id, "csv")
+                identities = side.submit(_identity_rows, con.cursor(), ds.name, f"({rows})")
+            result = stage(
+                con,
+                ds,
+                checked,
+                target,
+                org_code=cand.org_code,
+                source_file=str(cand.path),
+                run_id=run_id,
+                fmt="csv",
+                in_line_order=in_order,
+            )
+            try:
+                if identities is not None:
+                    keep_identities(lake, target, result.part.tmp, identities.result())
+            except BaseException:
+                result.part.abort()
+                raise
+    finally:
+        con.execute(f"DROP VIEW IF EXISTS {shared}_lines")
+        con.execute(f"DROP TABLE IF EXISTS {shared}")
     bad = sorted(result.quarantined + rejects, key=lambda r: r.line)
     details = {
         "header": names,
         "ignored_columns": [n for n in names if n not in extract],
         "parts": [_rel(lake, target)],
     }
-    return _Processed([result.part], result.read + len(rejects), result.loaded, bad, details)
+    return _Processed(
+        [result.part],
+        result.read + len(rejects),
+        result.loaded,
+        bad,
+        details,
+        identified=(target,) if identities is not None else (),
+    )
+
+
+def _identity_rows(cursor: duckdb.DuckDBPyConnection, dataset: str, rows: str) -> pa.Table:
+    try:
+        return identity_rows(cursor, dataset, rows)
+    finally:
+        cursor.close()
 
 
 def _in_file_order(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -842,7 +877,7 @@ def _process(
             # Each part's identities now, on this worker, while the part is fresh: the
             # source_identity rebuild after the ingest then only gathers them.
             for part in processed.parts:
-                if part.dataset in _STAGED:
+                if part.dataset in _STAGED and part.target not in processed.identified:
                     write_identities(con, lake, part.dataset, part.target, part.tmp)
         except BaseException:
             abort_all(processed.parts)

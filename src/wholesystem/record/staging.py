@@ -37,6 +37,8 @@ __all__ = [
     "SOURCE_IDENTITY_COLUMNS",
     "connect_staged",
     "identity_path",
+    "identity_rows",
+    "keep_identities",
     "part_path",
     "rebuild_source_identity",
     "remove_part",
@@ -136,8 +138,9 @@ def connect_staged(
     return con
 
 
-def _identity_sql(dataset: str, source: str) -> str:
-    """The ``source_identity`` rows of one staged part, in the table's order.
+def _identity_sql(dataset: str, relation: str) -> str:
+    """The ``source_identity`` rows of one staged part's rows, ``relation`` (a
+    ``read_parquet`` of the part, or a subquery of its columns), in the table's order.
 
     One row per distinct (source, dataset, local_patient_id, nhs_number, given_name,
     family_name, date_of_birth, sex, postcode). ``record_id`` is
@@ -155,7 +158,7 @@ def _identity_sql(dataset: str, source: str) -> str:
         "local_patient_id, nhs_number, given_name, family_name, "
         "CAST(date_of_birth AS DATE) AS date_of_birth, sex, postcode "
         f"FROM (SELECT DISTINCT org_code, {_sql_text(dataset)} AS dataset, {ident} "
-        f"FROM read_parquet({source})) "
+        f"FROM {relation}) "
         f"{_ORDER}"
     )
 
@@ -204,13 +207,31 @@ def write_identities(
     """
     target = identity_path(lake, part)
     stamp = _stamp(written)
+    relation = f"read_parquet({_sql_path(written)})"
     # Not synced to disk: a file lost or cut short in a crash is worked out again.
     with _aside(target, durable=False) as tmp:
         con.execute(
-            f"COPY ({_identity_sql(dataset, _sql_path(written))}) TO {_sql_path(tmp)} "
+            f"COPY ({_identity_sql(dataset, relation)}) TO {_sql_path(tmp)} "
             f"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
             f"KV_METADATA {{{_STAMP_KEY.decode()}: {_sql_text(stamp)}}})"
         )
+
+
+def identity_rows(con: duckdb.DuckDBPyConnection, dataset: str, rows: str) -> pa.Table:
+    """The ``source_identity`` rows of a part's rows before it is written: ``rows`` is a
+    subquery giving the part's columns. Ingest works them out beside the part's write."""
+    table: pa.Table = con.sql(_identity_sql(dataset, rows)).to_arrow_table()
+    return table
+
+
+def keep_identities(lake: Lake, part: Path, written: Path, rows: pa.Table) -> None:
+    """Keep ``rows`` (from :func:`identity_rows`) as the identities of ``part``, now
+    written as ``written``, as :func:`write_identities` would have."""
+    target = identity_path(lake, part)
+    stamped = rows.replace_schema_metadata({_STAMP_KEY: _stamp(written).encode()})
+    # Not synced to disk: a file lost or cut short in a crash is worked out again.
+    with _aside(target, durable=False) as tmp:
+        pq.write_table(stamped, tmp, compression="zstd", compression_level=1)
 
 
 def _identity_schema() -> pa.Schema:
