@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.record.conftest import CORPUS
 from wholesystem.access.models import AuditEvent
-from wholesystem.record import ingest
+from wholesystem.record import ingest, staging
 from wholesystem.record.models import IngestRun, QuarantineRow
 from wholesystem.record.schemas import IDENTITY_COLUMNS, staged_datasets
 from wholesystem.record.staging import (
@@ -216,3 +216,26 @@ def test_a_table_out_of_file_order_is_sorted_when_staged() -> None:
         assert not ingest._in_file_order(con, "shuffled")
     finally:
         con.close()
+
+
+def test_a_file_alone_keeps_the_identities_worked_out_beside_its_part(
+    tmp_path: Path, factory: sessionmaker[Session], lake: Lake
+) -> None:
+    """One file at a time, the identities come from the checked table while the part is
+    written: the same rows as from the part, stamped so that a rebuild keeps them."""
+    csvs = sorted(p for p in CORPUS.rglob("*.csv") if p.parent.name in {"apc", "ecds", "csds"})
+    assert len(csvs) > 2
+    loaded = 0
+    for n, path in enumerate(csvs):
+        target = tmp_path / f"in{n}" / path.relative_to(CORPUS)
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(path, target)
+        [outcome] = ingest.ingest_path(factory, lake, tmp_path / f"in{n}", actor="t").outcomes
+        if outcome.status != "loaded":
+            continue
+        loaded += 1
+        part = part_path(lake, path.parent.name, path.parent.parent.name, path.name)
+        kept = lake.root / IDENTITY_DIR / part.relative_to(lake.root)
+        assert staging._kept_stamp(kept) == staging._stamp(part)
+        _assert_identity_right(lake)
+    assert loaded > 2

@@ -406,6 +406,8 @@ def _process_csv(
     facts: FileFacts,
     today: date,
     now: datetime,
+    *,
+    alone: bool = False,
 ) -> _Processed:
     names = _check_header(cand.path, facts, ds)
     extract = {c.name for c in ds.extract_columns}
@@ -417,15 +419,19 @@ def _process_csv(
         unicode_spaces=facts.unicode_spaces,
     )
     rejects: list[QuarantinedRow] = []
-    # The fast read's checked table is the database's, so that a second cursor can work
-    # out the part's identities while this one writes the part.
-    shared = f"ws_chk_{run_id}"
+    # A file ingested ``alone`` leaves the second core idle while its part is written
+    # (mostly on one thread): the fast read's checked table is then the database's, so
+    # that a second cursor can work out the part's identities meanwhile. Files side by
+    # side keep both cores busy already.
+    shared = f"ws_chk_{run_id}" if alone else "ws_chk"
     try:
         try:
             # Most files split cleanly: read them once, on every thread, without a
             # reject store, straight into the checks.
             source = _read_fast(cand.path, names, projection, facts.size)
-            checked = check(con, ds, source, shared, today, now, numbered=False, temporary=False)
+            checked = check(
+                con, ds, source, shared, today, now, numbered=False, temporary=not alone
+            )
             in_order = True  # numbered by row id: file order by construction
         except duckdb.Error:
             # A line the reader cannot split (or any other failure): read the file
@@ -447,7 +453,7 @@ def _process_csv(
         target = part_path(lake, ds.name, cand.org_code, cand.file_key)
         with ThreadPoolExecutor(1, thread_name_prefix="identities") as side:
             identities: Future[pa.Table] | None = None
-            if ds.name in _STAGED and checked.relation.startswith(shared):
+            if alone and ds.name in _STAGED and checked.relation.startswith(shared):
                 rows = typed_sql(ds, checked.relation, cand.org_code, str(cand.path), run_id, "csv")
                 identities = side.submit(_identity_rows, con.cursor(), ds.name, f"({rows})")
             result = stage(
@@ -468,8 +474,9 @@ def _process_csv(
                 result.part.abort()
                 raise
     finally:
-        con.execute(f"DROP VIEW IF EXISTS {shared}_lines")
-        con.execute(f"DROP TABLE IF EXISTS {shared}")
+        if alone:
+            con.execute(f"DROP VIEW IF EXISTS {shared}_lines")
+            con.execute(f"DROP TABLE IF EXISTS {shared}")
     bad = sorted(result.quarantined + rejects, key=lambda r: r.line)
     details = {
         "header": names,
@@ -856,19 +863,19 @@ def _start(
 
 
 def _process(
-    con: duckdb.DuckDBPyConnection, lake: Lake, started: _Started
+    con: duckdb.DuckDBPyConnection, lake: Lake, started: _Started, *, alone: bool = False
 ) -> _Processed | FileRejected:
     """The DuckDB work for one file: its staged parts written aside, or why it is refused.
 
     Touches no database, so files can be processed side by side. ``con`` is the file's
-    own cursor, closed here.
+    own cursor, closed here. ``alone``: no other file is processed meanwhile.
     """
     cand, run_id, facts = started.cand, started.run_id, started.facts
     today, now = started.today, started.now
     ds = DATASETS[cand.dataset]
     try:
         if ds.format == "csv":
-            processed = _process_csv(con, lake, cand, ds, run_id, facts, today, now)
+            processed = _process_csv(con, lake, cand, ds, run_id, facts, today, now, alone=alone)
         elif ds.format == "fhir":
             processed = _process_fhir(con, lake, cand, run_id, today, now)
         else:
@@ -941,7 +948,8 @@ def ingest_file(
     if isinstance(started, FileOutcome):
         return started
     con = connection.cursor() if connection is not None else new_connection()
-    return _finish(factory, lake, started, _process(con, lake, started), actor=actor)
+    processed = _process(con, lake, started, alone=True)
+    return _finish(factory, lake, started, processed, actor=actor)
 
 
 def _commit_loaded(
@@ -1051,7 +1059,9 @@ def _ingest_all(
             if isinstance(started, FileOutcome):
                 outcomes[i] = started
                 continue
-            future = pool.submit(_process, connecting.result().cursor(), lake, started)
+            future = pool.submit(
+                _process, connecting.result().cursor(), lake, started, alone=len(candidates) == 1
+            )
             flying.append((i, _InFlight(started, future)))
         while flying:
             land_oldest()
