@@ -32,9 +32,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from wholesystem.access import audit
 from wholesystem.record import fhir, omop
 from wholesystem.record.engine import (
+    Checked,
     FileRejected,
     PendingPart,
     QuarantinedRow,
+    StageResult,
     abort_all,
     check,
     new_connection,
@@ -418,65 +420,30 @@ def _process_csv(
         "NULL::VARCHAR AS _key",
         unicode_spaces=facts.unicode_spaces,
     )
-    rejects: list[QuarantinedRow] = []
     # A file ingested ``alone`` leaves the second core idle while its part is written
     # (mostly on one thread): the fast read's checked table is then the database's, so
     # that a second cursor can work out the part's identities meanwhile. Files side by
     # side keep both cores busy already.
-    shared = f"ws_chk_{run_id}" if alone else "ws_chk"
+    table = f"ws_chk_{run_id}" if alone else "ws_chk"
     try:
         try:
             # Most files split cleanly: read them once, on every thread, without a
-            # reject store, straight into the checks.
+            # reject store, straight into the checks; numbered by row id, so in file
+            # order by construction.
             source = _read_fast(cand.path, names, projection, facts.size)
-            checked = check(
-                con, ds, source, shared, today, now, numbered=False, temporary=not alone
-            )
-            in_order = True  # numbered by row id: file order by construction
+            checked = check(con, ds, source, table, today, now, numbered=False, temporary=not alone)
+            rejects: list[QuarantinedRow] = []
+            fast = in_order = True
         except duckdb.Error:
-            # A line the reader cannot split (or any other failure): read the file
-            # again keeping such lines aside (quarantined), and put the good rows' line
-            # numbers right; what still fails rejects the file.
-            _reading(
-                con,
-                "CREATE OR REPLACE TEMP TABLE ws_raw AS SELECT * FROM "  # noqa: S608
-                + _read_source(cand.path, names, projection),
-            )
-            rejects = _rejects(con, len(names))
-            _fix_lines(con, "ws_raw", rejects)
-            try:
-                checked = check(con, ds, "ws_raw", "ws_chk", today, now)
-            except duckdb.Error as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise FileRejected(f"could not be read as CSV: {first}") from None
-            in_order = not rejects and _in_file_order(con, checked.relation)
+            checked, rejects = _check_carefully(con, cand, ds, names, projection, today, now)
+            fast, in_order = False, not rejects and _in_file_order(con, checked.relation)
         target = part_path(lake, ds.name, cand.org_code, cand.file_key)
-        with ThreadPoolExecutor(1, thread_name_prefix="identities") as side:
-            identities: Future[pa.Table] | None = None
-            if alone and ds.name in _STAGED and checked.relation.startswith(shared):
-                rows = typed_sql(ds, checked.relation, cand.org_code, str(cand.path), run_id, "csv")
-                identities = side.submit(_identity_rows, con.cursor(), ds.name, f"({rows})")
-            result = stage(
-                con,
-                ds,
-                checked,
-                target,
-                org_code=cand.org_code,
-                source_file=str(cand.path),
-                run_id=run_id,
-                fmt="csv",
-                in_line_order=in_order,
-            )
-            try:
-                if identities is not None:
-                    keep_identities(lake, target, result.part.tmp, identities.result())
-            except BaseException:
-                result.part.abort()
-                raise
+        beside = alone and fast and ds.name in _STAGED
+        result = _stage_csv(con, lake, cand, ds, checked, target, run_id, in_order, beside)
     finally:
         if alone:
-            con.execute(f"DROP VIEW IF EXISTS {shared}_lines")
-            con.execute(f"DROP TABLE IF EXISTS {shared}")
+            con.execute(f"DROP VIEW IF EXISTS {table}_lines")
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     bad = sorted(result.quarantined + rejects, key=lambda r: r.line)
     details = {
         "header": names,
@@ -489,8 +456,75 @@ def _process_csv(
         result.loaded,
         bad,
         details,
-        identified=(target,) if identities is not None else (),
+        identified=(target,) if beside else (),
     )
+
+
+def _check_carefully(
+    con: duckdb.DuckDBPyConnection,
+    cand: Candidate,
+    ds: Dataset,
+    names: list[str],
+    projection: str,
+    today: date,
+    now: datetime,
+) -> tuple[Checked, list[QuarantinedRow]]:
+    """When the fast read fails (a line the reader cannot split, or any other failure):
+    read the file again keeping such lines aside (quarantined) and put the good rows'
+    line numbers right; what still fails rejects the file."""
+    _reading(
+        con,
+        "CREATE OR REPLACE TEMP TABLE ws_raw AS SELECT * FROM "  # noqa: S608
+        + _read_source(cand.path, names, projection),
+    )
+    rejects = _rejects(con, len(names))
+    _fix_lines(con, "ws_raw", rejects)
+    try:
+        return check(con, ds, "ws_raw", "ws_chk", today, now), rejects
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FileRejected(f"could not be read as CSV: {first}") from None
+
+
+def _stage_csv(
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    cand: Candidate,
+    ds: Dataset,
+    checked: Checked,
+    target: Path,
+    run_id: int,
+    in_order: bool,
+    beside: bool,
+) -> StageResult:
+    """Write the part; ``beside``: keep its identities too, worked out on a second cursor
+    from the checked table (the database's) while this one writes."""
+
+    def write() -> StageResult:
+        return stage(
+            con,
+            ds,
+            checked,
+            target,
+            org_code=cand.org_code,
+            source_file=str(cand.path),
+            run_id=run_id,
+            fmt="csv",
+            in_line_order=in_order,
+        )
+
+    if not beside:
+        return write()
+    rows = typed_sql(ds, checked.relation, cand.org_code, str(cand.path), run_id, "csv")
+    with ThreadPoolExecutor(1, thread_name_prefix="identities") as side:
+        identities = side.submit(_identity_rows, con.cursor(), ds.name, f"({rows})")
+        result = write()
+    try:
+        keep_identities(lake, target, result.part.tmp, identities.result())
+    except BaseException:
+        result.part.abort()
+        raise
+    return result
 
 
 def _identity_rows(cursor: duckdb.DuckDBPyConnection, dataset: str, rows: str) -> pa.Table:
