@@ -265,3 +265,25 @@ def test_a_record_key_is_the_natural_key_or_the_hash_of_the_rows_trimmed_values(
         values = [(raw[line].get(c.name) or "").strip() for c in ds.columns]
         content = "|".join(values).encode()
         assert key == "R9A:opa:" + hashlib.md5(content, usedforsecurity=False).hexdigest()
+
+
+def test_an_extract_without_an_optional_column_a_staged_code_comes_from_loads(
+    tmp_path: Path, ingest: Ingest, lake: Lake
+) -> None:
+    """A deaths extract may leave out ``underlying_cause`` (optional): the staged ``code``
+    and ``code_system`` made from it are then blank."""
+    _write(
+        tmp_path / "in" / "ONS01" / "deaths" / "deaths.csv",
+        [
+            "nhs_number,local_patient_id,given_name,family_name,date_of_birth,sex,postcode,"
+            "date_of_death",
+            "9434765919,D1,Ann,Smith,1930-02-03,F,NS1 1AA,2024-01-05",
+        ],
+    )
+    outcome = ingest(tmp_path / "in").outcomes[0]
+    assert (outcome.status, outcome.rows_loaded) == ("loaded", 1), outcome.reason
+    rows = parquet(
+        "SELECT local_patient_id, underlying_cause, code, code_system FROM read_parquet(?)",
+        part_path(lake, "deaths", "ONS01", "deaths.csv"),
+    )
+    assert rows == [("D1", None, None, None)]

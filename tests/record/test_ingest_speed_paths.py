@@ -9,6 +9,8 @@ those shortcuts to the slow, obvious form.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -164,6 +166,72 @@ def test_unicode_spaces_are_found_even_across_chunks(
         assert (facts.unicode_spaces, facts.problem) == (found, None)
 
 
+@pytest.mark.parametrize(
+    ("body", "padded"),
+    [
+        (b"x,y\nab,c d\n", False),
+        (b"x,y\nab,c d", False),
+        (b'x,y\n"a b","c"\r\n', False),
+        (b"x,y\nab, c\n", True),  # a value starting with a space
+        (b"x,y\nab ,c\n", True),  # ... ending with one
+        (b"x,y\nab,c \n", True),  # ... at a line end
+        (b"x,y\nab,c \r\n", True),
+        (b"x,y\n ab,c\n", True),  # ... at a line start
+        (b'x,y\n" ab",c\n', True),  # ... inside quotes
+        (b'x,y\n"ab ",c\n', True),
+        (b"x,y\nab,c ", True),  # the file's last value, with no line end
+        (b"x, y\nab,c\n", True),  # the header counts too
+    ],
+)
+def test_values_that_may_need_trimming_are_found_even_across_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: bytes, padded: bool
+) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(body)
+    for chunk in (1, 2, 3, 5, 7, len(body), 4096):  # the space on every side of a seam
+        monkeypatch.setattr(files, "_CHUNK", chunk)
+        assert files.read_facts(path).padded is padded, chunk
+
+
+def test_a_file_found_unpadded_reads_the_same_untrimmed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where read_facts finds no value that may start or end with a space, each value read
+    as it is equals the value trimmed with blanks as NULL (what ``normalised`` promises):
+    random files of awkward values, quoted or not, with either line end."""
+    rng = random.Random(20261124)
+    values = ["", " ", "  ", "x", " x", "x ", "a b", "a, b", 'say "hi"', "x\ny", "x\n y",
+              "\u00a0x", "x\u3000", "x\t", "\tx", "ñandú", "O\u2019Brien", '"', ","]  # fmt: skip
+    names = ["a", "b", "c"]
+    found = {True: 0, False: 0}
+    con = duckdb.connect()
+    try:
+        for i in range(150):
+            pool = rng.sample(values, rng.randint(1, 6))
+            path = tmp_path / f"f{i}.csv"
+            with open(path, "w", newline="", encoding="utf-8") as fh:
+                quoting = rng.choice([csv.QUOTE_MINIMAL, csv.QUOTE_ALL])
+                out = csv.writer(fh, lineterminator=rng.choice(["\n", "\r\n"]), quoting=quoting)
+                out.writerow(names)
+                out.writerows([rng.choice(pool) for _ in names] for _ in range(rng.randint(1, 8)))
+            monkeypatch.setattr(files, "_CHUNK", rng.randint(1, 64))
+            facts = files.read_facts(path)
+            found[facts.padded or facts.unicode_spaces] += 1
+            lazy = ", ".join(
+                normalised(n, unicode_spaces=facts.unicode_spaces, padded=facts.padded)
+                for n in names
+            )
+            full = ", ".join(normalised(n) for n in names)
+            read = ingest._read_csv_sql(path, names, rejects=False)
+            assert (
+                con.execute(f"SELECT {lazy} FROM {read}").fetchall()  # noqa: S608
+                == con.execute(f"SELECT {full} FROM {read}").fetchall()  # noqa: S608
+            ), (pool, path.read_bytes())
+    finally:
+        con.close()
+    assert min(found.values()) > 20, found  # both ways were tried, many times
+
+
 def test_a_character_cut_by_an_ascii_chunk_is_still_bad_utf8(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -188,11 +256,19 @@ def _failing_fast_read(real: Callable[..., str]) -> Callable[..., str]:
 
 def _ingest_everything(tmp: Path, source: Path, path: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Ingest ``source`` the ``path`` way: the fast read (one buffer for a small file, or
-    buffers of 4 kB shared between threads) or the slow (careful) read."""
+    buffers of 4 kB shared between threads), the slow (careful) read, or the fast read
+    with every value trimmed."""
     tmp.mkdir()
     with monkeypatch.context() as patch:
         if path == "slow":
             patch.setattr(ingest, "_read_csv_sql", _failing_fast_read(ingest._read_csv_sql))
+        elif path == "trimmed":  # every value trimmed, whatever the file holds
+            real = files.read_facts
+            patch.setattr(
+                ingest,
+                "read_facts",
+                lambda p: dataclasses.replace(real(p), unicode_spaces=True, padded=True),
+            )
         elif path == "split":
             patch.setattr(ingest, "_BUFFER_MIN", 4096)
         outcome = _ingest_into(tmp, source)
@@ -254,7 +330,7 @@ def test_fast_read_equals_the_slow_careful_read(
     slow = _ingest_everything(tmp_path / "slow", source, "slow", monkeypatch)
     assert slow[1]
     assert slow[2]
-    for path in ("fast", "split"):
+    for path in ("fast", "split", "trimmed"):
         assert _ingest_everything(tmp_path / path, source, path, monkeypatch) == slow, path
 
 

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from wholesystem.record.engine import FileRejected
 
 __all__ = ["FileFacts", "Header", "read_facts", "read_header"]
@@ -24,6 +26,9 @@ _UNICODE_SPACES = re.compile(
     rb"\xc2\xa0|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xaf]|\xe2\x81\x9f|\xe3\x80\x80"
 )
 _DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+_SPACE = 0x20
+# A space beside one of these may start or end a CSV value: a delimiter, a quote, a line end.
+_EDGES = np.frombuffer(b',"\n\r', dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,11 @@ class FileFacts:
     # occurs anywhere in the file; when none does, only values with a leading or
     # trailing U+0020 need trimming. True when unknown.
     unicode_spaces: bool = True
+    # Whether any value may start or end with U+0020: a space beside a comma, a quote or
+    # a line end anywhere in the file (a header "a, b" counts too). When none is, and
+    # there are no other space separators, no value of the file needs trimming. True
+    # when unknown.
+    padded: bool = True
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,15 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
+def _space_at_an_edge(window: bytes) -> bool:
+    """Whether a space in ``window[1:-1]`` has a comma, quote or line end beside it."""
+    data = np.frombuffer(window, dtype=np.uint8)
+    at = np.flatnonzero(data[1:-1] == _SPACE) + 1
+    return bool(at.size) and bool(
+        np.isin(data[at - 1], _EDGES).any() or np.isin(data[at + 1], _EDGES).any()
+    )
+
+
 def read_facts(path: Path) -> FileFacts:
     """Hash the file and prove it is UTF-8, in one pass; reject what cannot be read."""
     digest = hashlib.sha256()
@@ -60,11 +79,18 @@ def read_facts(path: Path) -> FileFacts:
     size = lines = 0
     last = b""
     problem: str | None = None
-    spaces = False
+    spaces = padded = False
+    # The last two bytes seen: a space at a chunk's seam is judged with both neighbours.
+    # The file starts as if after a line end.
+    seam = b"\n"
     try:
         with open(path, "rb") as fh:
             while chunk := fh.read(_CHUNK):
                 digest.update(chunk)
+                if not padded:
+                    window = seam + chunk
+                    padded = _space_at_an_edge(window)
+                    seam = window[-2:]
                 # An ASCII chunk cannot hold (part of) one; else look across the seam too.
                 if not spaces and not chunk.isascii():
                     spaces = _UNICODE_SPACES.search(last[-2:] + chunk) is not None
@@ -99,7 +125,8 @@ def read_facts(path: Path) -> FileFacts:
     ends = last.endswith(b"\n")
     body = last[:-1] if ends else last
     tail = body.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace").rstrip("\r")
-    return FileFacts(digest.hexdigest(), size, lines, ends, tail, problem, spaces)
+    padded = padded or seam.endswith(b" ")  # the file's last value ends in a space
+    return FileFacts(digest.hexdigest(), size, lines, ends, tail, problem, spaces, padded)
 
 
 def read_header(path: Path, facts: FileFacts) -> Header:

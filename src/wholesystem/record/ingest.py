@@ -94,17 +94,17 @@ _BUFFER_MAX = 16 * 1024 * 1024
 _WORKERS = 2
 _IN_FLIGHT = 4
 _STAGED = frozenset(d.name for d in staged_datasets())
+# Staged columns a CSV extract does not carry, as SQL templates over its (normalised)
+# columns: ``{name}`` is that column's value, NULL when the file lacks the column.
 _CSV_DEFAULTS: dict[str, dict[str, str]] = {
     "gp_events": {
         "record_type": "'event'",
-        "code": "NULLIF(trim(\"snomed_code\"), '')",
-        "code_system": "CASE WHEN NULLIF(trim(\"snomed_code\"), '') IS NOT NULL THEN 'snomed' END",
+        "code": "{snomed_code}",
+        "code_system": "CASE WHEN {snomed_code} IS NOT NULL THEN 'snomed' END",
     },
     "deaths": {
-        "code": "NULLIF(trim(\"underlying_cause\"), '')",
-        "code_system": (
-            "CASE WHEN NULLIF(trim(\"underlying_cause\"), '') IS NOT NULL THEN 'icd10' END"
-        ),
+        "code": "{underlying_cause}",
+        "code_system": "CASE WHEN {underlying_cause} IS NOT NULL THEN 'icd10' END",
     },
 }
 # What a mapper from FHIR or OMOP cannot always fill, so need not be present there.
@@ -379,21 +379,35 @@ class _Processed:
     identified: tuple[Path, ...] = ()  # parts whose identities are already kept
 
 
+class _Values(dict[str, str]):
+    """Column values for :data:`_CSV_DEFAULTS`' templates: NULL for a column not sent."""
+
+    def __missing__(self, key: str) -> str:
+        return "NULL::VARCHAR"
+
+
 def _project(
     ds: Dataset,
     present: Sequence[str],
     defaults: dict[str, str],
     extra: str,
-    *,
-    unicode_spaces: bool = True,
+    facts: FileFacts | None = None,
 ) -> str:
+    """``ds``'s columns from ``present`` ones, normalised (trimmed as ``facts`` of the file
+    they were read from allow; fully when None), then ``extra``."""
+    if facts is None:
+        values = _Values((n, normalised(n)) for n in present)
+    else:
+        values = _Values(
+            (n, normalised(n, unicode_spaces=facts.unicode_spaces, padded=facts.padded))
+            for n in present
+        )
     cols = []
     for col in ds.columns:
         if col.name in present:
-            value = normalised(col.name, unicode_spaces=unicode_spaces)
-            cols.append(f'{value} AS "{col.name}"')
+            cols.append(f'{values[col.name]} AS "{col.name}"')
         elif col.name in defaults:
-            cols.append(f'{defaults[col.name]} AS "{col.name}"')
+            cols.append(f'{defaults[col.name].format_map(values)} AS "{col.name}"')
         else:
             cols.append(f'NULL::VARCHAR AS "{col.name}"')
     return ", ".join(cols) + (", " + extra if extra else "")
@@ -418,7 +432,7 @@ def _process_csv(
         [n for n in names if n in extract],
         _CSV_DEFAULTS.get(ds.name, {}),
         "NULL::VARCHAR AS _key",
-        unicode_spaces=facts.unicode_spaces,
+        facts,
     )
     # A file ingested ``alone`` leaves the second core idle while its part is written
     # (mostly on one thread): the fast read's checked table is then the database's, so
@@ -685,7 +699,8 @@ def _process_omop(
 ) -> _Processed:
     names = _check_header(cand.path, facts, ds)
     trimmed = ", ".join(
-        f'{normalised(n, unicode_spaces=facts.unicode_spaces)} AS "{n}"' for n in names
+        f'{normalised(n, unicode_spaces=facts.unicode_spaces, padded=facts.padded)} AS "{n}"'
+        for n in names
     )
     _reading(
         con,
@@ -1136,7 +1151,8 @@ def ingest_path(
     outcome is the same as ingesting them one after another in order.
     """
     summary = IngestSummary()
-    with ThreadPoolExecutor(_WORKERS, thread_name_prefix="ingest") as pool:
+    pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="ingest")
+    try:
         # DuckDB starts a database in about the time the first file's checks before its
         # DuckDB work take: let them overlap.
         connecting = pool.submit(new_connection)
@@ -1165,8 +1181,18 @@ def ingest_path(
                     "runs": [o.run_id for o in summary.outcomes if o.run_id is not None][:1000],
                 }
         finally:
-            connecting.result().close()
+            # Tearing the scratch database down (freeing what the checks held) takes as
+            # long as a small file's part write, and nothing waits on it: the pool does it
+            # after the caller has its summary.
+            pool.submit(_close, connecting)
+    finally:
+        pool.shutdown(wait=False)
     return summary
+
+
+def _close(connecting: Future[duckdb.DuckDBPyConnection]) -> None:
+    with suppress(Exception):  # a database that never started has nothing to close
+        connecting.result().close()
 
 
 # --------------------------------------------------------------------------- replay

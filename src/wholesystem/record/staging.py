@@ -157,7 +157,9 @@ def _identity_sql(dataset: str, relation: str) -> str:
         f"left(sha256({hashed}), 10) AS record_id, org_code AS source, dataset, "
         "local_patient_id, nhs_number, given_name, family_name, "
         "CAST(date_of_birth AS DATE) AS date_of_birth, sex, postcode "
-        f"FROM (SELECT DISTINCT org_code, {_sql_text(dataset)} AS dataset, {ident} "
+        # org_code as text: a part not yet written has it as an ENUM (see typed_sql).
+        f"FROM (SELECT DISTINCT CAST(org_code AS VARCHAR) AS org_code, "
+        f"{_sql_text(dataset)} AS dataset, {ident} "
         f"FROM {relation}) "
         f"{_ORDER}"
     )
