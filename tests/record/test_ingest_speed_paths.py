@@ -243,6 +243,24 @@ def test_a_character_cut_by_an_ascii_chunk_is_still_bad_utf8(
     assert problem.startswith("not UTF-8: byte 0x")
 
 
+def test_where_a_file_is_not_utf8_or_cut_short_is_told_whatever_the_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines are counted only when a message needs them, and then right."""
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"a,b\nx,y\nx,y\nJos\xe9,y\nx,y\n")
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(b"a,b\nx,y\n\nx")
+    for chunk in (1, 2, 3, 7, 4096):
+        monkeypatch.setattr(files, "_CHUNK", chunk)
+        problem = files.read_facts(latin).problem
+        assert problem is not None
+        assert "byte 0xe9 at offset 15 (line 4)" in problem, chunk
+        facts = files.read_facts(cut)
+        assert (facts.lines, facts.ends_with_newline, facts.tail) == (3, False, "x")
+        assert files.read_facts(latin).lines is None  # ends with a line end: not counted
+
+
 def _failing_fast_read(real: Callable[..., str]) -> Callable[..., str]:
     def read(
         path: Path, names: Sequence[str], *, rejects: bool = True, buffer_size: int | None = None

@@ -10,6 +10,7 @@ import codecs
 import csv
 import hashlib
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,7 @@ class FileFacts:
 
     sha256: str
     size: int
-    lines: int  # count of line ends
+    lines: int | None  # count of line ends; None (not counted) when the file ends with one
     ends_with_newline: bool
     tail: str  # the last line (decoded), for the truncation check
     problem: str | None = None  # why the file is not UTF-8, when it is not
@@ -59,8 +60,15 @@ class Header:
     names: tuple[str, ...]
 
 
-def _line_of(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1
+def _lines_before(path: Path, offset: int) -> int:
+    """How many line ends ``path`` has before byte ``offset``: read again, for the rare
+    file that needs it (the one pass does not count them)."""
+    count = 0
+    with open(path, "rb") as fh:
+        while offset > 0 and (chunk := fh.read(min(_CHUNK, offset))):
+            count += chunk.count(b"\n")
+            offset -= len(chunk)
+    return count
 
 
 def _space_at_an_edge(window: bytes) -> bool:
@@ -73,10 +81,14 @@ def _space_at_an_edge(window: bytes) -> bool:
 
 
 def read_facts(path: Path) -> FileFacts:
-    """Hash the file and prove it is UTF-8, in one pass; reject what cannot be read."""
+    """Hash the file and prove it is UTF-8, in one pass; reject what cannot be read.
+
+    Each chunk is hashed on a second thread (hashlib lets go of the GIL) while this one
+    looks through it.
+    """
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    size = lines = 0
+    size = 0
     last = b""
     problem: str | None = None
     spaces = padded = False
@@ -84,9 +96,12 @@ def read_facts(path: Path) -> FileFacts:
     # The file starts as if after a line end.
     seam = b"\n"
     try:
-        with open(path, "rb") as fh:
+        with open(path, "rb") as fh, ThreadPoolExecutor(1, thread_name_prefix="sha256") as side:
+            hashed: Future[None] | None = None
             while chunk := fh.read(_CHUNK):
-                digest.update(chunk)
+                if hashed is not None:
+                    hashed.result()
+                hashed = side.submit(digest.update, chunk)
                 if not padded:
                     window = seam + chunk
                     padded = _space_at_an_edge(window)
@@ -96,20 +111,23 @@ def read_facts(path: Path) -> FileFacts:
                     spaces = _UNICODE_SPACES.search(last[-2:] + chunk) is not None
                 # An ASCII chunk is valid UTF-8 unless a character began before it.
                 if problem is None and not (chunk.isascii() and not decoder.getstate()[0]):
+                    # A character begun in the last chunk is decoded with this one.
+                    pending = len(decoder.getstate()[0])
                     try:
                         decoder.decode(chunk)
                     except UnicodeDecodeError as exc:
-                        offset = size + exc.start
-                        bad = chunk[exc.start : exc.start + 1]
-                        line = lines + _line_of(chunk, exc.start)
+                        offset = size - pending + exc.start
+                        bad = exc.object[exc.start : exc.start + 1]
+                        line = _lines_before(path, offset) + 1
                         latin = " (it looks like Latin-1 or Windows-1252)" if bad >= b"\x80" else ""
                         problem = (
                             f"not UTF-8: byte 0x{bad.hex()} at offset {offset} (line {line}) is "
                             f"not valid UTF-8{latin}; export the file as UTF-8 and send it again"
                         )
                 size += len(chunk)
-                lines += chunk.count(b"\n")
                 last = (last + chunk[-65536:])[-65536:]
+            if hashed is not None:
+                hashed.result()
         if problem is None:
             try:
                 decoder.decode(b"", final=True)
@@ -118,11 +136,13 @@ def read_facts(path: Path) -> FileFacts:
                     "not UTF-8: the file ends in the middle of a multi-byte character; "
                     "the file looks cut short"
                 )
+        ends = last.endswith(b"\n")
+        # Only a file cut short mid-line needs its line ends counted (see check_not_truncated).
+        lines = None if ends else _lines_before(path, size)
     except IsADirectoryError:
         raise FileRejected(f"unreadable: {path} is a folder, not a file") from None
     except OSError as exc:
         raise FileRejected(f"unreadable: {exc.strerror or exc}") from None
-    ends = last.endswith(b"\n")
     body = last[:-1] if ends else last
     tail = body.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace").rstrip("\r")
     padded = padded or seam.endswith(b" ")  # the file's last value ends in a space
@@ -164,7 +184,7 @@ def read_header(path: Path, facts: FileFacts) -> Header:
 
 def check_not_truncated(facts: FileFacts, header: Header) -> None:
     """Reject a file whose last line stops mid-row with no line end."""
-    if facts.ends_with_newline or facts.lines == 0:
+    if facts.ends_with_newline or not facts.lines:
         return
     tail = facts.tail
     fields: list[str] | None

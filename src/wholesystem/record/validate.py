@@ -29,6 +29,7 @@ __all__ = [
     "Problem",
     "check_sql",
     "code_problem",
+    "constant_text",
     "errors_sql",
     "install_macros",
     "nhs_number_problem",
@@ -532,7 +533,7 @@ def _typed(ds: Dataset, col: Column) -> str:
     return v
 
 
-def _constant(text: str) -> str:
+def constant_text(text: str) -> str:
     """SQL for a text the same in every row of a part, as an ENUM of that one value.
 
     DuckDB writes an ENUM to Parquet as the string column it stands for (dictionary
@@ -553,12 +554,12 @@ def typed_sql(
         natural = "NULL"
     fallback = f"{_lit(org_code + ':' + ds.name + ':')} || {_KEY_HASH}"
     provenance = [
-        f"{_constant(org_code)} AS org_code",
-        f"{_constant(source_file)} AS source_file",
+        f"{constant_text(org_code)} AS org_code",
+        f"{constant_text(source_file)} AS source_file",
         "CAST(line AS BIGINT) AS source_line",
         f"CAST({run_id} AS BIGINT) AS ingest_run_id",
         f"coalesce(_key, {natural}, {fallback}) AS record_key",
-        f"{_constant(fmt)} AS source_format",
+        f"{constant_text(fmt)} AS source_format",
     ]
     body = ",\n  ".join(cols + provenance)
     return f"SELECT\n  {body}\nFROM {table} WHERE NOT ws_bad"
