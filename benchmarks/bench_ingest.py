@@ -96,7 +96,8 @@ def _read_and_write(files: list[Path], out: Path) -> int:
                 "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
                 [str(path)],
             )
-            rows += int(con.execute(f"SELECT count(*) FROM '{out}'").fetchall()[0][0])
+            [(count,)] = con.execute("SELECT count(*) FROM read_parquet(?)", [str(out)]).fetchall()
+            rows += int(count)
     finally:
         con.close()
         out.unlink(missing_ok=True)
@@ -148,7 +149,7 @@ def _run_case(case: Case, work: Path, repeat: int) -> None:
         ref_wall, ref_cpu = _timed(lambda: _bare_read(case.files))
         var_wall, _ = _timed(lambda: _bare_read(case.files, varchar=True))
         written = work / f"{case.name}-read-and-write.parquet"
-        write_wall, _ = _timed(lambda: _read_and_write(case.files, written))
+        write_wall, _ = _timed(lambda: _read_and_write(case.files, written))  # noqa: B023
         ing_wall, ing_cpu = _ingest_once(case, work, run)
         case.runs.append(
             {
