@@ -456,9 +456,8 @@ def _process_csv(
         except duckdb.Error:
             checked, rejects = _check_carefully(con, cand, ds, names, projection, today, now)
             fast, in_order = False, not rejects and _in_file_order(con, checked.relation)
-        target = part_path(lake, ds.name, cand.org_code, cand.file_key)
         beside = alone and fast and ds.name in _STAGED
-        result = _stage_csv(con, lake, cand, ds, checked, target, run_id, in_order, beside)
+        result = _stage_csv(con, lake, cand, ds, checked, run_id, in_order, beside)
     finally:
         if alone:
             con.execute(f"DROP VIEW IF EXISTS {table}_lines")
@@ -467,7 +466,7 @@ def _process_csv(
     details = {
         "header": names,
         "ignored_columns": [n for n in names if n not in extract],
-        "parts": [_rel(lake, target)],
+        "parts": [_rel(lake, result.part.target)],
     }
     return _Processed(
         [result.part],
@@ -475,7 +474,7 @@ def _process_csv(
         result.loaded,
         bad,
         details,
-        identified=(target,) if beside else (),
+        identified=(result.part.target,) if beside else (),
     )
 
 
@@ -505,13 +504,37 @@ def _check_carefully(
         raise FileRejected(f"could not be read as CSV: {first}") from None
 
 
+def _stage_file(
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    cand: Candidate,
+    ds: Dataset,
+    checked: Checked,
+    run_id: int,
+    fmt: str,
+    *,
+    in_line_order: bool = False,
+) -> StageResult:
+    """Write the good rows of ``checked`` aside as the part of ``ds`` from ``cand``'s file."""
+    return stage(
+        con,
+        ds,
+        checked,
+        part_path(lake, ds.name, cand.org_code, cand.file_key),
+        org_code=cand.org_code,
+        source_file=str(cand.path),
+        run_id=run_id,
+        fmt=fmt,
+        in_line_order=in_line_order,
+    )
+
+
 def _stage_csv(
     con: duckdb.DuckDBPyConnection,
     lake: Lake,
     cand: Candidate,
     ds: Dataset,
     checked: Checked,
-    target: Path,
     run_id: int,
     in_order: bool,
     beside: bool,
@@ -520,17 +543,7 @@ def _stage_csv(
     from the checked table (the database's) while this one writes."""
 
     def write() -> StageResult:
-        return stage(
-            con,
-            ds,
-            checked,
-            target,
-            org_code=cand.org_code,
-            source_file=str(cand.path),
-            run_id=run_id,
-            fmt="csv",
-            in_line_order=in_order,
-        )
+        return _stage_file(con, lake, cand, ds, checked, run_id, "csv", in_line_order=in_order)
 
     if not beside:
         return write()
@@ -539,7 +552,7 @@ def _stage_csv(
         identities = side.submit(_identity_rows, con.cursor(), ds.name, f"({rows})")
         result = write()
     try:
-        keep_identities(lake, target, result.part.tmp, identities.result())
+        keep_identities(lake, result.part.target, result.part.tmp, identities.result())
     except BaseException:
         result.part.abort()
         raise
@@ -599,17 +612,7 @@ def _process_fhir(
             ds = DATASETS[name].relaxed(*_RELAXED.get(name, ()))
             con.register("ws_fhir_rows", _arrow_rows(ds, rows))
             checked = check(con, ds, "ws_fhir_rows", "ws_chk", today, now)
-            target = part_path(lake, name, cand.org_code, cand.file_key)
-            result = stage(
-                con,
-                ds,
-                checked,
-                target,
-                org_code=cand.org_code,
-                source_file=str(cand.path),
-                run_id=run_id,
-                fmt="fhir",
-            )
+            result = _stage_file(con, lake, cand, ds, checked, run_id, "fhir")
             con.unregister("ws_fhir_rows")
             parts.append(result.part)
             loaded += result.loaded
@@ -739,17 +742,7 @@ def _process_omop(
             projection = _project(target_ds, present, {}, "line, _key, _target AS _dataset")
             source = f"(SELECT {projection} FROM ws_mapped WHERE _target = {_sql_text(name)})"  # noqa: S608
             checked = check(con, target_ds, source, "ws_chk", today, now)
-            target = part_path(lake, name, cand.org_code, cand.file_key)
-            result = stage(
-                con,
-                target_ds,
-                checked,
-                target,
-                org_code=cand.org_code,
-                source_file=str(cand.path),
-                run_id=run_id,
-                fmt="omop",
-            )
+            result = _stage_file(con, lake, cand, target_ds, checked, run_id, "omop")
             parts.append(result.part)
             loaded += result.loaded
             read += result.read
