@@ -15,8 +15,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 import duckdb
@@ -380,6 +381,118 @@ def duplicates_by_source_csv(
     )
 
 
+@dataclass(frozen=True)
+class _ProblemList(Generic[T]):
+    """One of the linkage page's problem lists: how it is fetched, masked and shown."""
+
+    name: str  # the audited list, and the stem of its CSV file
+    path: str
+    template: str
+    title: str
+    fetch: Callable[[_Figures, report.Filters, int | None], tuple[list[T], int]]
+    masked: Callable[[Mask, T], T]
+    rows: Callable[[list[T], bool], list[Any]]
+    csv_columns: tuple[str, ...]
+    csv_rows: Callable[[list[T], bool], list[list[object]]]
+
+
+def _fetch_shared(
+    fig: _Figures, f: report.Filters, page: int | None
+) -> tuple[list[report.SharedNhsNumber], int]:
+    items = _shared(fig, f, page)
+    return items, (len(items) if page is None else _shared_totals(fig, f).numbers)
+
+
+_SHARED = _ProblemList(
+    name="shared-nhs-numbers",
+    path="/linkage/shared-nhs-numbers",
+    template="linkage/shared_nhs.html",
+    title="NHS numbers shared by incompatible demographics",
+    fetch=_fetch_shared,
+    masked=Mask.shared,
+    rows=p.shared_nhs_rows,
+    csv_columns=p.SHARED_NHS_CSV_COLUMNS,
+    csv_rows=p.shared_nhs_csv_rows,
+)
+_DUPLICATES = _ProblemList(
+    name="duplicates",
+    path="/linkage/duplicates",
+    template="linkage/duplicates.html",
+    title="Within-source duplicates",
+    fetch=_duplicates,
+    masked=Mask.duplicate,
+    rows=p.duplicate_rows,
+    csv_columns=p.DUPLICATES_CSV_COLUMNS,
+    csv_rows=p.duplicates_csv_rows,
+)
+
+
+def _problem_page(
+    request: Request,
+    db: Session,
+    user: CurrentUser,
+    listed: _ProblemList[T],
+    f: report.Filters,
+    page: int,
+    crumb: str,
+) -> Response:
+    """One page of a problem list; a view of identity values is audited."""
+    identifiable = _identifiable(user)
+    mask = _mask(request, user)
+    run = _last_run(db)
+    with _lake(request) as fig:
+        context: dict[str, Any] = {"ready": fig is not None, **_filter_context(fig, f)}
+        items: list[T] = []
+        total = 0
+        if fig is not None:
+            items, total = listed.fetch(fig, f, page)
+    if mask is not None:
+        items = [listed.masked(mask, item) for item in items]
+    if identifiable and items:
+        _audit(
+            db,
+            user,
+            "linkage.list.view",
+            "linkage_list",
+            listed.name.replace("-", "_"),
+            page=page,
+            rows=len(items),
+            source=f.source,
+            dataset=f.dataset,
+        )
+    return render(
+        request,
+        listed.template,
+        PageMeta(title=listed.title, breadcrumbs=(HOME, _LINKAGE, Crumb(crumb, ""))),
+        data_as_at=run.finished_at if run else None,
+        rows=listed.rows(items, identifiable),
+        paging=p.paging(listed.path, page, PAGE_SIZE, total, source=f.source, dataset=f.dataset),
+        identifiable=identifiable,
+        **context,
+    )
+
+
+def _problem_csv(
+    request: Request, db: Session, user: CurrentUser, listed: _ProblemList[T], f: report.Filters
+) -> Response:
+    """Every record of a problem list; identity values only for data-quality managers."""
+    identifiable = _identifiable(user)
+    mask = _mask(request, user)
+    with _lake(request) as fig:
+        items, _total = listed.fetch(_lake_or_404(fig), f, None)
+    if mask is not None:
+        items = [listed.masked(mask, item) for item in items]
+    return _export(
+        db,
+        user,
+        f"linkage-{listed.name}.csv",
+        listed.csv_columns,
+        listed.csv_rows(items, identifiable),
+        identifiable=identifiable,
+        filters=f,
+    )
+
+
 @router.get("/linkage/shared-nhs-numbers", response_class=HTMLResponse)
 def shared_nhs_page(
     request: Request,
@@ -391,50 +504,7 @@ def shared_nhs_page(
 ) -> Response:
     """NHS numbers on records of different persons, or with contradicting demographics."""
     f = _filters(source, dataset)
-    identifiable = _identifiable(user)
-    mask = _mask(request, user)
-    run = _last_run(db)
-    with _lake(request) as fig:
-        context: dict[str, Any] = {"ready": fig is not None, **_filter_context(fig, f)}
-        items: list[report.SharedNhsNumber] = []
-        total = 0
-        if fig is not None:
-            total = _shared_totals(fig, f).numbers
-            items = _shared(fig, f, page)
-    if mask is not None:
-        items = [mask.shared(item) for item in items]
-    if identifiable and items:
-        _audit(
-            db,
-            user,
-            "linkage.list.view",
-            "linkage_list",
-            "shared_nhs_numbers",
-            page=page,
-            rows=len(items),
-            source=f.source,
-            dataset=f.dataset,
-        )
-    return render(
-        request,
-        "linkage/shared_nhs.html",
-        PageMeta(
-            title="NHS numbers shared by incompatible demographics",
-            breadcrumbs=(HOME, _LINKAGE, Crumb("Shared NHS numbers", "")),
-        ),
-        data_as_at=run.finished_at if run else None,
-        rows=p.shared_nhs_rows(items, identifiable),
-        paging=p.paging(
-            "/linkage/shared-nhs-numbers",
-            page,
-            PAGE_SIZE,
-            total,
-            source=f.source,
-            dataset=f.dataset,
-        ),
-        identifiable=identifiable,
-        **context,
-    )
+    return _problem_page(request, db, user, _SHARED, f, page, "Shared NHS numbers")
 
 
 @router.get("/linkage/shared-nhs-numbers.csv")
@@ -442,22 +512,7 @@ def shared_nhs_csv(
     request: Request, db: Db, user: Viewer, source: SourceQ = None, dataset: DatasetQ = None
 ) -> Response:
     """Every record on a shared NHS number; identity values only for data-quality managers."""
-    f = _filters(source, dataset)
-    identifiable = _identifiable(user)
-    mask = _mask(request, user)
-    with _lake(request) as fig:
-        items = _shared(_lake_or_404(fig), f, None)
-    if mask is not None:
-        items = [mask.shared(item) for item in items]
-    return _export(
-        db,
-        user,
-        "linkage-shared-nhs-numbers.csv",
-        p.SHARED_NHS_CSV_COLUMNS,
-        p.shared_nhs_csv_rows(items, identifiable),
-        identifiable=identifiable,
-        filters=f,
-    )
+    return _problem_csv(request, db, user, _SHARED, _filters(source, dataset))
 
 
 @router.get("/linkage/duplicates", response_class=HTMLResponse)
@@ -471,44 +526,7 @@ def duplicates_page(
 ) -> Response:
     """Persons holding more than one local patient id at one source."""
     f = _filters(source, dataset)
-    identifiable = _identifiable(user)
-    mask = _mask(request, user)
-    run = _last_run(db)
-    with _lake(request) as fig:
-        context: dict[str, Any] = {"ready": fig is not None, **_filter_context(fig, f)}
-        items: list[report.Duplicate] = []
-        total = 0
-        if fig is not None:
-            items, total = _duplicates(fig, f, page)
-    if mask is not None:
-        items = [mask.duplicate(item) for item in items]
-    if identifiable and items:
-        _audit(
-            db,
-            user,
-            "linkage.list.view",
-            "linkage_list",
-            "duplicates",
-            page=page,
-            rows=len(items),
-            source=f.source,
-            dataset=f.dataset,
-        )
-    return render(
-        request,
-        "linkage/duplicates.html",
-        PageMeta(
-            title="Within-source duplicates",
-            breadcrumbs=(HOME, _LINKAGE, Crumb("Within-source duplicates", "")),
-        ),
-        data_as_at=run.finished_at if run else None,
-        rows=p.duplicate_rows(items, identifiable),
-        paging=p.paging(
-            "/linkage/duplicates", page, PAGE_SIZE, total, source=f.source, dataset=f.dataset
-        ),
-        identifiable=identifiable,
-        **context,
-    )
+    return _problem_page(request, db, user, _DUPLICATES, f, page, "Within-source duplicates")
 
 
 @router.get("/linkage/duplicates.csv")
@@ -516,22 +534,7 @@ def duplicates_csv(
     request: Request, db: Db, user: Viewer, source: SourceQ = None, dataset: DatasetQ = None
 ) -> Response:
     """Every record of every within-source duplicate; identity values only for managers."""
-    f = _filters(source, dataset)
-    identifiable = _identifiable(user)
-    mask = _mask(request, user)
-    with _lake(request) as fig:
-        items, _total = _duplicates(_lake_or_404(fig), f, None)
-    if mask is not None:
-        items = [mask.duplicate(item) for item in items]
-    return _export(
-        db,
-        user,
-        "linkage-duplicates.csv",
-        p.DUPLICATES_CSV_COLUMNS,
-        p.duplicates_csv_rows(items, identifiable),
-        identifiable=identifiable,
-        filters=f,
-    )
+    return _problem_csv(request, db, user, _DUPLICATES, _filters(source, dataset))
 
 
 _NOT_INDEXED = "One of these records is not in the person index."
