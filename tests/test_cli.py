@@ -109,3 +109,55 @@ def test_workers_must_be_at_least_one(monkeypatch: pytest.MonkeyPatch) -> None:
     reset_settings()
     assert result.exit_code == 2
     assert "workers" in result.output
+
+
+@pytest.mark.parametrize("args", [["ingest", "/nonexistent"], ["link-index"], ["db", "upgrade"]])
+def test_a_bad_configuration_is_said_plainly_by_every_verb(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    """Through the console script, not only the verbs that ask for settings themselves: a
+    message and exit status 2, no traceback."""
+    from wholesystem.cli import main
+    from wholesystem.config import reset_settings
+
+    monkeypatch.setenv("WHOLESYSTEM_MODE", "production")
+    monkeypatch.delenv("WHOLESYSTEM_SECRET_KEY", raising=False)
+    monkeypatch.setattr("sys.argv", ["wholesystem", *args])
+    reset_settings()
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            main()
+    finally:
+        reset_settings()
+    assert stopped.value.code == 2
+    said = capsys.readouterr()
+    assert "WHOLESYSTEM_SECRET_KEY is not set" in said.err
+    assert "Traceback" not in said.err + said.out
+
+
+def test_a_database_not_set_up_is_said_plainly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: object
+) -> None:
+    from wholesystem.cli import main
+    from wholesystem.config import reset_settings
+
+    monkeypatch.setenv("WHOLESYSTEM_MODE", "test")
+    monkeypatch.setenv("WHOLESYSTEM_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("WHOLESYSTEM_DATABASE_URL", raising=False)
+    monkeypatch.setattr("sys.argv", ["wholesystem", "ingest", str(tmp_path)])
+    reset_settings()
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            main()
+        said = capsys.readouterr()
+        assert stopped.value.code == 2
+        assert "has no tables yet: run `wholesystem db upgrade` first" in said.err
+        assert "Traceback" not in said.err + said.out
+        for args in (["db", "upgrade"], ["ingest", str(tmp_path)]):  # then it gets past it
+            monkeypatch.setattr("sys.argv", ["wholesystem", *args])
+            with pytest.raises(SystemExit) as done:
+                main()
+            assert done.value.code == 0, capsys.readouterr()
+        assert "0 loaded, 0 rejected, 0 unchanged" in capsys.readouterr().out
+    finally:
+        reset_settings()

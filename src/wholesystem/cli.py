@@ -126,5 +126,12 @@ _register_capabilities()
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: a bad configuration, or a database not yet set up,
+    is said plainly, exit status 2."""
+    from wholesystem.store.db import DatabaseNotReady
+
+    try:
+        app()
+    except (ConfigError, DatabaseNotReady) as exc:  # from any command's first step
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise SystemExit(2) from None

@@ -61,6 +61,7 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
     from wholesystem.metrics.pipeline import load_returns_step, publish
     from wholesystem.metrics.snapshots import current_snapshot
     from wholesystem.population.pipeline import stratify
+    from wholesystem.record.cli import ingest_progress
     from wholesystem.record.ingest import ingest_path
     from wholesystem.record.linkage.pipeline import build_person_index
     from wholesystem.record.linked import build_linked_tables
@@ -81,7 +82,8 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
                 run.details = {"out": str(out_dir), "files": len(manifest.files)}
         footprint = load_footprint_file(factory, out_dir / "footprint.json")
         lake = Lake(settings.resolved_lake_dir)
-        ingest_path(factory, lake, out_dir / "extracts", actor="demo")
+        with ingest_progress() as tell:
+            ingest_path(factory, lake, out_dir / "extracts", actor="demo", progress=tell)
         build_person_index(factory, lake, actor="demo")
         build_linked_tables(factory, lake, "demo")
         stratify(

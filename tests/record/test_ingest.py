@@ -287,3 +287,21 @@ def test_an_extract_without_an_optional_column_a_staged_code_comes_from_loads(
         part_path(lake, "deaths", "ONS01", "deaths.csv"),
     )
     assert rows == [("D1", None, None, None)]
+
+
+def test_ingest_tells_how_far_it_has_got(tmp_path: Path, ingest: Ingest) -> None:
+    """Files one by one, each file's outcome counted once, then the identities rebuild."""
+    told: list[tuple[str, int, int]] = []
+    summary = ingest(CORPUS, progress=lambda *step: told.append(step))
+    files = len(summary.outcomes)
+    assert files > 5
+    assert summary.count("loaded")
+    assert summary.count("rejected")
+    assert told == [
+        *(("files", done, files) for done in range(files + 1)),
+        ("identities", 0, 1),
+        ("identities", 1, 1),
+    ]
+    told.clear()
+    ingest(CORPUS, progress=lambda *step: told.append(step))  # all unchanged: no rebuild
+    assert told == [("files", done, files) for done in range(files + 1)]

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-__all__ = ["register"]
+if TYPE_CHECKING:
+    from wholesystem.record.ingest import IngestProgress
+
+__all__ = ["ingest_progress", "register"]
 
 err = Console(stderr=True)
 out = Console()
@@ -37,6 +50,25 @@ def _parse_fixes(values: list[str]) -> dict[int, dict[str, str | None]]:
     return fixes
 
 
+@contextmanager
+def ingest_progress(console: Console | None = None) -> Iterator[IngestProgress]:
+    """A progress bar for :func:`~wholesystem.record.ingest.ingest_path`: files, then the
+    ``source_identity`` rebuild; gone when the ingest is done."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn())
+    with Progress(
+        *columns, MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
+    ) as bar:
+        task = bar.add_task("Ingesting files", total=None)
+
+        def tell(stage: str, done: int, total: int) -> None:
+            if stage == "identities":
+                bar.update(task, description="Rebuilding source_identity", completed=done, total=1)
+            else:
+                bar.update(task, completed=done, total=total)
+
+        yield tell
+
+
 def _ingest(path: Path, org: str | None, dataset: str | None) -> None:
     from wholesystem.config import get_settings
     from wholesystem.record.ingest import IngestError, ingest_path
@@ -45,7 +77,7 @@ def _ingest(path: Path, org: str | None, dataset: str | None) -> None:
 
     settings = get_settings()
     try:
-        with open_database(settings.resolved_database_url) as factory:
+        with open_database(settings.resolved_database_url) as factory, ingest_progress(err) as tell:
             summary = ingest_path(
                 factory,
                 Lake(settings.resolved_lake_dir),
@@ -53,6 +85,7 @@ def _ingest(path: Path, org: str | None, dataset: str | None) -> None:
                 actor=_actor(),
                 org=org,
                 dataset_name=dataset,
+                progress=tell,
             )
     except IngestError as exc:
         err.print(f"[red]Nothing ingested.[/red] {exc}", highlight=False, soft_wrap=True)

@@ -16,7 +16,7 @@ import csv
 import logging
 import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -64,6 +64,7 @@ __all__ = [
     "Candidate",
     "FileOutcome",
     "IngestError",
+    "IngestProgress",
     "IngestSummary",
     "ReplayError",
     "ReplayResult",
@@ -1061,6 +1062,16 @@ def _commit_loaded(
     return superseded
 
 
+# Told how far an ingest has got: ("files", done, total) as each file's outcome is
+# recorded (first with 0 done), then ("identities", 0, 1) and ("identities", 1, 1) around
+# the source_identity rebuild.
+IngestProgress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
 @dataclass
 class _InFlight:
     started: _Started
@@ -1076,6 +1087,7 @@ def _ingest_all(
     *,
     actor: str,
     today: date | None,
+    progress: IngestProgress = _no_progress,
 ) -> list[FileOutcome]:
     """Every candidate's outcome, in order, with the DuckDB work of several files at once.
 
@@ -1087,10 +1099,17 @@ def _ingest_all(
     """
     outcomes: list[FileOutcome | None] = [None] * len(candidates)
     flying: deque[tuple[int, _InFlight]] = deque()
+    done = 0
+
+    def record(i: int, outcome: FileOutcome) -> None:
+        nonlocal done
+        outcomes[i] = outcome
+        done += 1
+        progress("files", done, len(candidates))
 
     def land_oldest() -> None:
         i, flight = flying.popleft()
-        outcomes[i] = _finish(factory, lake, flight.started, flight.future.result(), actor=actor)
+        record(i, _finish(factory, lake, flight.started, flight.future.result(), actor=actor))
 
     try:
         for i, cand in enumerate(candidates):
@@ -1104,7 +1123,7 @@ def _ingest_all(
                 land_oldest()  # a refusal's audit entry must follow every earlier file's
             started = _start(factory, cand, facts, early, actor=actor, today=today)
             if isinstance(started, FileOutcome):
-                outcomes[i] = started
+                record(i, started)
                 continue
             future = pool.submit(
                 _process, connecting.result().cursor(), lake, started, alone=len(candidates) == 1
@@ -1142,12 +1161,15 @@ def ingest_path(
     org: str | None = None,
     dataset_name: str | None = None,
     today: date | None = None,
+    progress: IngestProgress | None = None,
 ) -> IngestSummary:
     """Ingest every file under ``path``, then rebuild ``source_identity``.
 
     Files are processed :data:`_WORKERS` at a time (see :func:`_ingest_all`); the
-    outcome is the same as ingesting them one after another in order.
+    outcome is the same as ingesting them one after another in order. ``progress`` is
+    told how far it has got (see :data:`IngestProgress`).
     """
+    tell = progress or _no_progress
     summary = IngestSummary()
     pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="ingest")
     try:
@@ -1156,12 +1178,22 @@ def ingest_path(
         connecting = pool.submit(new_connection)
         try:
             candidates = discover(path, org, dataset_name)
+            tell("files", 0, len(candidates))
             with recorded_run(factory, INGEST_STEP) as record:
                 summary.outcomes = _ingest_all(
-                    factory, lake, candidates, connecting, pool, actor=actor, today=today
+                    factory,
+                    lake,
+                    candidates,
+                    connecting,
+                    pool,
+                    actor=actor,
+                    today=today,
+                    progress=tell,
                 )
                 if summary.count("loaded") or not lake.exists("source_identity"):
+                    tell("identities", 0, 1)
                     summary.identities = rebuild_source_identity(lake, connecting.result())
+                    tell("identities", 1, 1)
                 read, loaded, quarantined = summary.rows
                 record.summary = (
                     f"{summary.count('loaded')} files loaded, {summary.count('rejected')} "

@@ -15,6 +15,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "Base",
+    "DatabaseNotReady",
     "UTCDateTime",
     "make_engine",
     "make_session_factory",
@@ -88,11 +89,35 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+class DatabaseNotReady(RuntimeError):
+    """The database's schema is not the one this code needs; the message says what to do."""
+
+
+def _check_schema(engine: Engine, url: str) -> None:
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    needed = set(ScriptDirectory.from_config(migrations_config(url)).get_heads())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current != needed:
+        where = engine.url.render_as_string(hide_password=True)
+        state = "has no tables yet" if not current else "is not up to date"
+        raise DatabaseNotReady(
+            f"The database ({where}) {state}: run `wholesystem db upgrade` first."
+        )
+
+
 @contextmanager
 def open_database(url: str) -> Iterator[sessionmaker[Session]]:
-    """A session factory over a fresh engine that is disposed of on the way out."""
+    """A session factory over a fresh engine that is disposed of on the way out.
+
+    Raises :class:`DatabaseNotReady` when the schema is not at this code's migrations'
+    head(s), before anything is read or written.
+    """
     engine = make_engine(url)
     try:
+        _check_schema(engine, url)
         yield make_session_factory(engine)
     finally:
         engine.dispose()
