@@ -27,7 +27,7 @@ from wholesystem.access.opt_outs import (
 from wholesystem.access.presenters import format_time, role_label
 from wholesystem.access.users import create_user, deactivate_user, list_users, set_password
 from wholesystem.config import ConfigError, get_settings
-from wholesystem.store.db import open_database, session_scope
+from wholesystem.store.db import DatabaseNotReady, open_database, session_scope
 
 __all__ = ["CLI_ACTOR", "audit_app", "opt_out_app", "register", "users_app"]
 
@@ -58,6 +58,10 @@ def _database() -> Iterator[sessionmaker[Session]]:
     try:
         with open_database(url) as factory:
             yield factory
+    except DatabaseNotReady as exc:
+        _fail(
+            f"cannot use the database at {shown}: it {exc.reason}. Run `wholesystem db upgrade`.", 2
+        )
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         _fail(

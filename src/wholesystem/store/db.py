@@ -92,6 +92,11 @@ def make_engine(url: str) -> Engine:
 class DatabaseNotReady(RuntimeError):
     """The database's schema is not the one this code needs; the message says what to do."""
 
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"The database ({where}) {reason}: run `wholesystem db upgrade` first.")
+        self.where = where
+        self.reason = reason
+
 
 def _check_schema(engine: Engine, url: str) -> None:
     from alembic.migration import MigrationContext
@@ -102,10 +107,7 @@ def _check_schema(engine: Engine, url: str) -> None:
         current = set(MigrationContext.configure(conn).get_current_heads())
     if current != needed:
         where = engine.url.render_as_string(hide_password=True)
-        state = "has no tables yet" if not current else "is not up to date"
-        raise DatabaseNotReady(
-            f"The database ({where}) {state}: run `wholesystem db upgrade` first."
-        )
+        raise DatabaseNotReady(where, "has no tables yet" if not current else "is not up to date")
 
 
 @contextmanager
