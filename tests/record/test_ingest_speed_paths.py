@@ -405,3 +405,39 @@ def test_the_checks_fill_their_table_in_file_order(ds: Dataset, tmp_path: Path) 
         con.close()
     assert "Batch Create Table As" in plan, plan
     assert "Join" not in plan, plan
+
+
+def test_constants_written_as_enums_read_back_as_text(
+    tmp_path: Path, ingest: Ingest, lake: Lake
+) -> None:
+    """Provenance and implied columns are written as one-value ENUMs (cheaper): the part
+    must still hold them as plain text, for every reader, DuckDB or pyarrow."""
+    path = tmp_path / "in" / "N90001" / "gp_events" / "events.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "nhs_number,local_patient_id,given_name,family_name,date_of_birth,sex,postcode,"
+        "event_date,snomed_code,value,unit\n"
+        "9434765919,P1,Ann,Smith,1950-02-03,F,NS1 1AA,2024-01-05,38341003,140,mm[Hg]\n",
+        encoding="utf-8",
+    )
+    [outcome] = ingest(tmp_path / "in").outcomes
+    assert outcome.status == "loaded", outcome.reason
+    part = part_path(lake, "gp_events", "N90001", "events.csv")
+    schema = pq.read_schema(part)
+    texts = ("org_code", "source_file", "source_format", "record_type", "code_system")
+    assert {c: str(schema.field(c).type) for c in texts} == dict.fromkeys(texts, "string")
+    [row] = pq.read_table(part, columns=list(texts)).to_pylist()
+    assert row == {
+        "org_code": "N90001",
+        "source_file": str(path),
+        "source_format": "csv",
+        "record_type": "event",
+        "code_system": "snomed",
+    }
+    con = duckdb.connect()
+    try:
+        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(part)]).fetchall()
+        types = {name: kind for name, kind, *_ in described}
+    finally:
+        con.close()
+    assert all(types[c] == "VARCHAR" for c in texts), types
