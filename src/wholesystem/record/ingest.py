@@ -355,6 +355,21 @@ def _read_source(path: Path, names: list[str], projection: str) -> str:
     )
 
 
+def _read_raw(
+    con: duckdb.DuckDBPyConnection, path: Path, names: list[str], projection: str
+) -> list[QuarantinedRow]:
+    """Read the CSV carefully into ``ws_raw`` (numbered, line numbers put right past the
+    lines it could not split); those lines come back, to quarantine."""
+    _reading(
+        con,
+        "CREATE OR REPLACE TEMP TABLE ws_raw AS SELECT * FROM "  # noqa: S608
+        + _read_source(path, names, projection),
+    )
+    rejects = _rejects(con, len(names))
+    _fix_lines(con, "ws_raw", rejects)
+    return rejects
+
+
 def _read_fast(path: Path, names: list[str], projection: str, size: int) -> str:
     """A subquery over the CSV, read on every thread: ``projection`` alone, unnumbered.
 
@@ -491,13 +506,7 @@ def _check_carefully(
     """When the fast read fails (a line the reader cannot split, or any other failure):
     read the file again keeping such lines aside (quarantined) and put the good rows'
     line numbers right; what still fails rejects the file."""
-    _reading(
-        con,
-        "CREATE OR REPLACE TEMP TABLE ws_raw AS SELECT * FROM "  # noqa: S608
-        + _read_source(cand.path, names, projection),
-    )
-    rejects = _rejects(con, len(names))
-    _fix_lines(con, "ws_raw", rejects)
+    rejects = _read_raw(con, cand.path, names, projection)
     try:
         return check(con, ds, "ws_raw", "ws_chk", today, now), rejects
     except duckdb.Error as exc:
@@ -711,13 +720,7 @@ def _process_omop(
         f'{normalised(n, unicode_spaces=facts.unicode_spaces, padded=facts.padded)} AS "{n}"'
         for n in names
     )
-    _reading(
-        con,
-        "CREATE OR REPLACE TEMP TABLE ws_raw AS SELECT * FROM "  # noqa: S608
-        + _read_source(cand.path, names, trimmed),
-    )
-    rejects = _rejects(con, len(names))
-    _fix_lines(con, "ws_raw", rejects)
+    rejects = _read_raw(con, cand.path, names, trimmed)
     declared = [c.name for c in ds.columns]
     fill = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in declared if c not in names)
     con.execute(

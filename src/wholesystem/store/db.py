@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -98,29 +99,39 @@ class DatabaseNotReady(RuntimeError):
         self.reason = reason
 
 
-def _check_schema(engine: Engine, url: str) -> None:
+def _schema_problem(engine: Engine, url: str) -> str | None:
+    """Why the database's schema is not at this code's migrations' head(s); None if it is."""
     from alembic.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     needed = set(ScriptDirectory.from_config(migrations_config(url)).get_heads())
-    with engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
-    if current != needed:
-        where = engine.url.render_as_string(hide_password=True)
-        raise DatabaseNotReady(where, "has no tables yet" if not current else "is not up to date")
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    except SQLAlchemyError:
+        return None  # not a schema problem: the database itself cannot be reached
+    if current == needed:
+        return None
+    return "has no tables yet" if not current else "is not up to date"
 
 
 @contextmanager
 def open_database(url: str) -> Iterator[sessionmaker[Session]]:
     """A session factory over a fresh engine that is disposed of on the way out.
 
-    Raises :class:`DatabaseNotReady` when the schema is not at this code's migrations'
-    head(s), before anything is read or written.
+    A database error raised in the block, when the schema is not at this code's
+    migrations' head(s), becomes :class:`DatabaseNotReady` (worked out only then, so
+    that opening costs nothing more).
     """
     engine = make_engine(url)
     try:
-        _check_schema(engine, url)
         yield make_session_factory(engine)
+    except SQLAlchemyError as exc:
+        problem = _schema_problem(engine, url)
+        if problem is None:
+            raise
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseNotReady(where, problem) from exc
     finally:
         engine.dispose()
 
