@@ -17,9 +17,26 @@ from wholesystem.store.lake import Lake
 CORPUS = Path(__file__).parent / "corpus"
 
 
-def parquet(sql: str, path: Path | str) -> list[tuple[Any, ...]]:
-    """Run ``sql``, whose ``read_parquet(?)`` reads ``path`` (a file or a glob)."""
-    return duckdb.execute(sql, [str(path)]).fetchall()
+def parquet(sql: str, path: Path | str | list[Path]) -> list[tuple[Any, ...]]:
+    """Run ``sql``, whose ``read_parquet(?)`` reads ``path`` (a file, a glob, or the
+    files of a lake table: :meth:`Lake.files`)."""
+    param = [str(p) for p in path] if isinstance(path, list) else str(path)
+    return duckdb.execute(sql, [param]).fetchall()
+
+
+def lake_files(lake: Lake) -> dict[str, Path]:
+    """Every Parquet file of ``lake`` by a name that does not change between runs: its
+    path under the lake, or ``<table>/<n>`` for the n-th part of a table written in
+    parts (the versions folder's name is random; the parts' names hold file stamps)."""
+    found: dict[str, Path] = {}
+    for path in sorted(lake.root.rglob("*.parquet")):
+        top = path.relative_to(lake.root).parts[0]
+        if not (top.startswith(".") and top.endswith(".versions")):
+            found[str(path.relative_to(lake.root))] = path
+    for table in lake.tables():
+        if lake.state(table)[:1] == ("parts",):
+            found.update((f"{table}/{n}", p) for n, p in enumerate(lake.files(table)))
+    return dict(sorted(found.items()))
 
 
 @pytest.fixture

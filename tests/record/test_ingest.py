@@ -73,7 +73,7 @@ def test_corrected_file_supersedes_its_earlier_version(
     assert second.status == "loaded"
     assert second.superseded == [first.run_id]
     assert _spells(lake) == ["S0000000001", "S0000000009"]
-    identities = parquet("SELECT count(*) FROM read_parquet(?)", lake.path("source_identity"))
+    identities = parquet("SELECT count(*) FROM read_parquet(?)", lake.files("source_identity"))
     assert identities == [(2,)]  # Cat's identity went with the superseded version
     with factory() as s:
         old = s.get_one(IngestRun, first.run_id)

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.record.conftest import CORPUS
+from tests.record.conftest import CORPUS, lake_files
 from wholesystem.access.models import AuditEvent
 from wholesystem.record import ingest, staging
 from wholesystem.record.models import IngestRun, QuarantineRow
@@ -67,7 +67,7 @@ def _reference_identity(lake: Lake) -> list[tuple[Any, ...]]:
 
 
 def _identity(lake: Lake) -> list[tuple[Any, ...]]:
-    table = pq.read_table(lake.path(SOURCE_IDENTITY))
+    table = lake.read_arrow(SOURCE_IDENTITY)
     assert table.column_names == [
         "record_id",
         "source",
@@ -134,10 +134,7 @@ def _everything(tmp: Path, source: Path) -> tuple[Any, ...]:
             ]
     finally:
         engine.dispose()
-    parts = {
-        str(p.relative_to(lake.root)): pq.read_table(p).to_pylist()
-        for p in sorted(lake.root.rglob("*.parquet"))
-    }
+    parts = {name: pq.read_table(p).to_pylist() for name, p in lake_files(lake).items()}
     outcomes = [(o.path, o.status, o.reason, o.run_id, o.superseded) for o in summary.outcomes]
     _assert_identity_right(lake)
     return outcomes, runs, quarantine, audit, parts
@@ -236,6 +233,62 @@ def test_a_file_alone_keeps_the_identities_worked_out_beside_its_part(
         loaded += 1
         part = part_path(lake, path.parent.name, path.parent.parent.name, path.name)
         kept = lake.root / IDENTITY_DIR / part.relative_to(lake.root)
-        assert staging._kept_stamp(kept) == staging._stamp(part)
+        assert staging._kept(kept)[0] == staging._stamp(part)
         _assert_identity_right(lake)
     assert loaded > 2
+
+
+def test_a_rebuild_writes_only_what_changed(
+    tmp_path: Path, factory: sessionmaker[Session], lake: Lake
+) -> None:
+    """``source_identity`` is written in parts, one per organisation and dataset: a
+    rebuild links the kept identities of an organisation and dataset with one staged
+    part, merges those with several once, and leaves every other part as it was."""
+
+    def inodes() -> dict[str, int]:
+        return {f.name: f.stat().st_ino for f in lake.files(SOURCE_IDENTITY)}
+
+    apc = tmp_path / "in" / "R9A" / "apc"
+    apc.mkdir(parents=True)
+    (apc / "a.csv").write_text("\n".join(APC) + "\n")
+    (apc / "b.csv").write_text("\n".join([APC[0], APC[1]]) + "\n")  # two parts: merged
+    shutil.copytree(CORPUS / "R9A/ecds", tmp_path / "in" / "R9A/ecds")  # one part: linked
+    shutil.copytree(CORPUS / "R9C/csds", tmp_path / "in2" / "R9C/csds")
+    ingest.ingest_path(factory, lake, tmp_path / "in", actor="t")
+    _assert_identity_right(lake)
+    first = inodes()
+    assert [n.split(".")[:2] for n in first] == [["R9A", "apc"], ["R9A", "ecds"]]
+    rebuild_source_identity(lake)
+    assert inodes() == first  # nothing changed: nothing written, not even the merge
+    ingest.ingest_path(factory, lake, tmp_path / "in2", actor="t")
+    after = inodes()
+    assert {n: i for n, i in after.items() if n in first} == first
+    [(name, inode)] = [(n, i) for n, i in after.items() if n not in first]
+    assert name.startswith("R9C.csds.")
+    [part] = staging.staged_parts(lake, "csds")
+    assert inode == (lake.root / IDENTITY_DIR / part.relative_to(lake.root)).stat().st_ino
+    _assert_identity_right(lake)
+
+
+def test_a_part_holding_several_organisations_is_merged_with_the_rest(
+    tmp_path: Path, factory: sessionmaker[Session], lake: Lake
+) -> None:
+    """Ingest writes one organisation a part; a part made otherwise still gives the
+    table its order and distinct rows."""
+    for rel in ("R9A/apc", "R9C/csds"):
+        shutil.copytree(CORPUS / rel, tmp_path / "in" / rel)
+    ingest.ingest_path(factory, lake, tmp_path / "in", actor="t")
+    source = part_path(lake, "apc", "R9A", "clean.csv")
+    mixed = source.with_name("mixed.parquet")
+    con = duckdb.connect()
+    try:
+        con.execute(
+            "COPY (SELECT * REPLACE (CASE WHEN source_line % 2 = 0 THEN 'R9C' "  # noqa: S608
+            f"ELSE CAST(org_code AS VARCHAR) END AS org_code) FROM read_parquet('{source}')) "
+            f"TO '{mixed}' (FORMAT parquet)"
+        )
+    finally:
+        con.close()
+    rebuild_source_identity(lake)
+    assert [f.name.split(".")[:2] for f in lake.files(SOURCE_IDENTITY)] == [["all", "all"]]
+    _assert_identity_right(lake)

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.record.conftest import CORPUS, Ingest
+from tests.record.conftest import CORPUS, Ingest, lake_files
 from wholesystem.record import files, ingest
 from wholesystem.record.engine import new_connection
 from wholesystem.record.models import QuarantineRow
@@ -315,12 +315,9 @@ def _ingest_into(tmp: Path, source: Path) -> Any:
     # Names and types, not nullability: DuckDB marks a Parquet column required when its
     # statistics show no nulls, and a parallel read may or may not carry those statistics.
     parts = {
-        str(p.relative_to(lake.root)): (
-            [(f.name, str(f.type)) for f in pq.read_schema(p)],
-            pq.read_table(p).to_pylist(),
-        )
-        for p in sorted(lake.root.rglob("*.parquet"))
-        if not p.name.startswith("source_identity")
+        name: ([(f.name, str(f.type)) for f in pq.read_schema(p)], pq.read_table(p).to_pylist())
+        for name, p in lake_files(lake).items()
+        if not name.startswith("source_identity")
     }
     return outcomes, quarantine, parts
 

@@ -46,7 +46,7 @@ def test_every_extract_loads_and_only_invalid_nhs_numbers_are_quarantined(
     assert all(not is_valid(str(q.raw["nhs_number"])) for q in quarantined)
     read, _loaded, bad = summary.rows
     assert 0 < bad / read < 0.02  # a plausible rate: ~0.5% of records, by source quality
-    path = lake.path("source_identity")
+    path = lake.files("source_identity")
     columns = [r[0] for r in parquet("DESCRIBE SELECT * FROM read_parquet(?)", path)]
     dupes = parquet("SELECT count(*) - count(DISTINCT record_id) FROM read_parquet(?)", path)
     assert tuple(columns) == SOURCE_IDENTITY_COLUMNS

@@ -127,7 +127,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, int]:
     connect_staged(lake, con)
     for name in (SOURCE_IDENTITY, INDEX_TABLE):
         con.execute(
-            f"CREATE VIEW ws_{name} AS SELECT * FROM read_parquet({_sql_path(lake.path(name))})"  # noqa: S608
+            f"CREATE VIEW ws_{name} AS SELECT * FROM {lake.scan_sql(name)}"  # noqa: S608
         )
     con.execute("CREATE VIEW ws_index AS SELECT * FROM ws_person_index")
     con.execute(

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from wholesystem.record.schemas import IDENTITY_COLUMNS, staged_datasets
@@ -188,13 +187,27 @@ def _stamp(part: Path) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{tail}"
 
 
-def _kept_stamp(path: Path) -> str | None:
+def _kept(path: Path) -> tuple[str | None, int, str | None]:
+    """A kept identities file's stamp, rows and its one source (None when it holds
+    several, or cannot be read), from its footer alone."""
     try:
-        meta = pq.read_metadata(path).metadata or {}
+        meta = pq.read_metadata(path)
     except (OSError, pa.ArrowException):
-        return None
-    stamp = meta.get(_STAMP_KEY)
-    return stamp.decode() if stamp is not None else None
+        return None, 0, None
+    stamp = (meta.metadata or {}).get(_STAMP_KEY)
+    return (stamp.decode() if stamp is not None else None), meta.num_rows, _one_source(meta)
+
+
+def _one_source(meta: pq.FileMetaData) -> str | None:
+    """The value of column ``source`` when its statistics show one value throughout."""
+    index = meta.schema.names.index("source")
+    found: set[object] = set()
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(index).statistics
+        if stats is None or not stats.has_min_max or stats.null_count:
+            return None
+        found.update((stats.min, stats.max))
+    return str(found.pop()) if len(found) == 1 else None
 
 
 def write_identities(
@@ -246,64 +259,75 @@ def _identity_schema() -> pa.Schema:
 _ORDER = "ORDER BY source, dataset, local_patient_id, record_id"
 
 
-def _merged(con: duckdb.DuckDBPyConnection, tables: list[pa.Table]) -> pa.Table:
-    """``tables`` as one, duplicates dropped, in the table's order."""
-    con.register("ws_identities", pa.concat_tables(tables))
+def _merged(con: duckdb.DuckDBPyConnection, files: list[Path]) -> pa.Table:
+    """The identities kept in ``files`` as one table, duplicates dropped, in the table's
+    order."""
+    schema = _identity_schema()
+    con.register("ws_identities", pa.concat_tables(pq.read_table(f).cast(schema) for f in files))
     try:
         merged: pa.Table = con.sql(
             f"SELECT DISTINCT * FROM ws_identities {_ORDER}"  # noqa: S608
         ).to_arrow_table()
     finally:
         con.unregister("ws_identities")
-    return merged
+    return merged.cast(schema)
 
 
 def rebuild_source_identity(lake: Lake, con: duckdb.DuckDBPyConnection | None = None) -> int:
-    """Rewrite ``source_identity`` from every staged part; returns its row count.
+    """Bring ``source_identity`` up to date with every staged part; returns its row count.
 
     Each part's identities (see :func:`_identity_sql`) are worked out once and kept
     beside the lake (:func:`write_identities`; ingest does it as it stages a part), so a
-    rebuild reads only the parts added or replaced since. Each part's rows are in the
-    table's order and hold one organisation, so the table is their concatenation in
-    (organisation, dataset) order; an organisation and dataset with several parts has
-    its rows merged, duplicates dropped, and sorted again. ``con``: a DuckDB connection
-    to work on (through a cursor of its own) rather than a new database, which costs
-    about as much to start as a small rebuild.
+    rebuild reads only the parts added or replaced since. The table is written in parts
+    (:meth:`Lake.write_parts`), one per organisation and dataset, named for the versions
+    of the staged parts behind it, in (organisation, dataset) order: each part's rows are
+    in the table's order. An organisation and dataset with one staged part takes that
+    part's kept identities as they are (a hard link); one with several has them merged,
+    duplicates dropped, and sorted, once for each new set of versions. Nothing else is
+    read or written, so the cost of a rebuild follows what changed, not the lake's size.
+    ``con``: a DuckDB connection to work on (through a cursor of its own) rather than a
+    new database, which costs about as much to start as a small rebuild.
     """
-    schema = _identity_schema()
-    groups: dict[tuple[str, str], list[pa.Table]] = {}
-    mixed: list[pa.Table] = []  # parts holding several organisations (none that ingest writes)
+    groups: dict[tuple[str, str], list[tuple[Path, str]]] = {}
+    mixed: list[tuple[Path, str]] = []  # parts of several organisations (none ingest writes)
+    parts: list[tuple[str, Path | pa.Table]] = []
     con = con.cursor() if con is not None else duckdb.connect(":memory:")
     try:
         for ds in staged_datasets():
             for part in staged_parts(lake, ds.name):
-                kept = identity_path(lake, part)
-                if _kept_stamp(kept) != _stamp(part):
+                kept, stamp = identity_path(lake, part), _stamp(part)
+                kept_stamp, count, source = _kept(kept)
+                if kept_stamp != stamp:
                     write_identities(con, lake, ds.name, part, part)
-                # Cast to one schema: drops the stamp, and the required flags DuckDB sets
-                # on a column with no NULLs in one part.
-                table = pq.read_table(kept).cast(schema)
-                if table.num_rows == 0:
+                    _, count, source = _kept(kept)
+                if count == 0:
                     continue
-                sources = pc.unique(table.column("source"))
-                if len(sources) == 1:
-                    groups.setdefault((str(sources[0]), ds.name), []).append(table)
+                if source is None:
+                    mixed.append((kept, stamp))
                 else:
-                    mixed.append(table)
+                    groups.setdefault((source, ds.name), []).append((kept, stamp))
         _drop_stale_identities(lake)
-        if mixed:
-            mixed.extend(t for ts in groups.values() for t in ts)
-            tables = [_merged(con, mixed)]
-        else:
-            tables = [
-                ts[0] if len(ts) == 1 else _merged(con, ts).cast(schema)
-                for _, ts in sorted(groups.items())
-            ]
+        if mixed:  # one part of everything, merged
+            groups = {("all", "all"): [*mixed, *(m for ms in groups.values() for m in ms)]}
+        current = {f.name: f for f in lake.files(SOURCE_IDENTITY)}
+        for (source, dataset), members in sorted(groups.items()):
+            digest = hashlib.sha256("\n".join(sorted(s for _, s in members)).encode())
+            name = f"{_key(source)}.{_key(dataset)}.{digest.hexdigest()[:16]}.parquet"
+            if name in current:
+                parts.append((name, current[name]))
+            elif len(members) == 1:
+                parts.append((name, members[0][0]))
+            else:
+                parts.append((name, _merged(con, [kept for kept, _ in members])))
     finally:
         con.close()
-    table = pa.concat_tables([t.cast(schema) for t in tables]) if tables else schema.empty_table()
-    lake.write_arrow(SOURCE_IDENTITY, table)
-    return int(table.num_rows)
+    if not parts:
+        parts.append(("empty.parquet", _identity_schema().empty_table()))
+    lake.write_parts(SOURCE_IDENTITY, parts)
+    return sum(
+        int(pq.read_metadata(p).num_rows) if isinstance(p, Path) else int(p.num_rows)
+        for _, p in parts
+    )
 
 
 def _drop_stale_identities(lake: Lake) -> None:

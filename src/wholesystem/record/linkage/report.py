@@ -555,15 +555,13 @@ def listed_record_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def lake_state(lake: Lake) -> tuple[tuple[str, int, int], ...]:
-    """What identifies the linkage tables' current contents: name, mtime and size of each."""
-    state = []
-    for name in (SOURCE_IDENTITY, INDEX_TABLE, EVIDENCE_TABLE, LOG_TABLE):
-        path = lake.path(name)
-        if path.exists():
-            st = path.stat()
-            state.append((name, st.st_mtime_ns, st.st_size))
-    return tuple(state)
+def lake_state(lake: Lake) -> tuple[tuple[object, ...], ...]:
+    """What identifies the linkage tables' current contents (see :meth:`Lake.state`)."""
+    states = (
+        (name, lake.state(name))
+        for name in (SOURCE_IDENTITY, INDEX_TABLE, EVIDENCE_TABLE, LOG_TABLE)
+    )
+    return tuple((name, *state) for name, state in states if state)
 
 
 _SHARED_FILTER = f"""

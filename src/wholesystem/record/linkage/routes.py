@@ -104,7 +104,7 @@ class _Snapshot:
     times or sizes) gets a fresh snapshot.
     """
 
-    def __init__(self, lake: Lake, state: tuple[tuple[str, int, int], ...]) -> None:
+    def __init__(self, lake: Lake, state: tuple[tuple[object, ...], ...]) -> None:
         self.state = state
         self.lock = threading.Lock()
         self.closed = False
