@@ -152,7 +152,8 @@ def test_a_copy_of_the_lake_that_followed_links_still_reads_and_writes(tmp_path:
     assert copy.tables() == ["t"]
     assert _ids(copy, "t") == [1, 2]
     assert copy.state("t")
-    copy.write_parts("t", [("c.parquet", pa.table({"id": [3]}))])
+    kept = copy.files("t")[1]
+    copy.write_parts("t", [("b.parquet", kept), ("c.parquet", pa.table({"id": [3]}))])
     assert (copy.root / "t").is_symlink()
-    assert _ids(copy, "t") == [3]
+    assert _ids(copy, "t") == [2, 3]
     assert _ids(lake, "t") == [1, 2]

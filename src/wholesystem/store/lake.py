@@ -141,9 +141,6 @@ class Lake:
             raise LakeError(f"bad part names for {name!r}: {bad or names}")
         folder = self._folder(name)
         versions = self._versions(name)
-        if folder.is_dir() and not folder.is_symlink():  # a copy that followed the link
-            versions.mkdir(parents=True, exist_ok=True)
-            os.replace(folder, versions / uuid.uuid4().hex)
         previous = self._parted(name)
         version = versions / uuid.uuid4().hex
         version.mkdir(parents=True)
@@ -156,6 +153,10 @@ class Lake:
                     pq.write_table(source, dest, compression="zstd")
                 with open(dest, "rb") as fh:
                     os.fsync(fh.fileno())
+            if previous is not None and not folder.is_symlink():
+                # A copy of the lake that followed the link: its folder becomes a version.
+                previous = versions / uuid.uuid4().hex
+                os.replace(folder, previous)
             link = self.root / f".{name}.{uuid.uuid4().hex}.link"
             os.symlink(version.relative_to(self.root), link)
             os.replace(link, folder)
