@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -39,7 +40,6 @@ def test_replacement_is_a_rename_not_an_overwrite(
     lake = Lake(tmp_path)
     lake.write_arrow("t", pa.table({"v": [1]}))
     calls: list[tuple[str, str]] = []
-    import os
 
     real_replace = os.replace
 
@@ -88,7 +88,9 @@ def test_a_table_in_parts_reads_as_one_in_part_name_order(tmp_path: Path) -> Non
     assert lake.files("t")[1].stat().st_ino == kept.stat().st_ino
 
 
-def test_a_new_version_replaces_the_parts_keeping_the_previous_one_only(tmp_path: Path) -> None:
+def test_a_new_version_replaces_the_parts_keeping_the_previous_one_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     lake = Lake(tmp_path)
     states = []
     for n in range(4):
@@ -98,9 +100,16 @@ def test_a_new_version_replaces_the_parts_keeping_the_previous_one_only(tmp_path
     assert len(set(states)) == 4  # every version tells itself apart
     versions = list((tmp_path / ".t.versions").iterdir())
     assert len(versions) == 2  # the current and the previous, for a reader that had it
-    # A part of the current version may be taken into the next.
+    # A part of the current version may be taken into the next; only the new one is
+    # synced to disk (the other was when it joined the table).
     current = lake.files("t")[0]
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(
+        "wholesystem.store.lake.os.fsync", lambda fd: synced.append(fd) or real_fsync(fd)
+    )
     lake.write_parts("t", [("p3.parquet", current), ("p4.parquet", pa.table({"id": [4]}))])
+    assert len(synced) == 1
     assert _ids(lake, "t") == [3, 4]
     assert lake.files("t")[0].stat().st_ino == current.stat().st_ino
 

@@ -291,6 +291,8 @@ def rebuild_source_identity(lake: Lake, con: duckdb.DuckDBPyConnection | None = 
     groups: dict[tuple[str, str], list[tuple[Path, str]]] = {}
     mixed: list[tuple[Path, str]] = []  # parts of several organisations (none ingest writes)
     parts: list[tuple[str, Path | pa.Table]] = []
+    counts: dict[Path, int] = {}  # rows of each kept file
+    rows = 0
     con = con.cursor() if con is not None else duckdb.connect(":memory:")
     try:
         for ds in staged_datasets():
@@ -300,6 +302,7 @@ def rebuild_source_identity(lake: Lake, con: duckdb.DuckDBPyConnection | None = 
                 if kept_stamp != stamp:
                     write_identities(con, lake, ds.name, part, part)
                     _, count, source = _kept(kept)
+                counts[kept] = count
                 if count == 0:
                     continue
                 if source is None:
@@ -319,15 +322,17 @@ def rebuild_source_identity(lake: Lake, con: duckdb.DuckDBPyConnection | None = 
                 parts.append((name, members[0][0]))
             else:
                 parts.append((name, _merged(con, [kept for kept, _ in members])))
+            rows += counts[members[0][0]] if len(members) == 1 else _rows(parts[-1][1])
     finally:
         con.close()
     if not parts:
         parts.append(("empty.parquet", _identity_schema().empty_table()))
     lake.write_parts(SOURCE_IDENTITY, parts)
-    return sum(
-        int(pq.read_metadata(p).num_rows) if isinstance(p, Path) else int(p.num_rows)
-        for _, p in parts
-    )
+    return rows
+
+
+def _rows(source: Path | pa.Table) -> int:
+    return int(pq.read_metadata(source).num_rows if isinstance(source, Path) else source.num_rows)
 
 
 def _drop_stale_identities(lake: Lake) -> None:

@@ -133,7 +133,8 @@ class Lake:
         linked, so it must never be written in place afterwards: a part of the current
         version, from :meth:`files`, qualifies) or an Arrow table to write. The parts
         must share one schema; give at least one (an empty table) so that the table has
-        its columns.
+        its columns. Every part new to the table is synced to disk; one taken from the
+        current version already was.
         """
         names = [n for n, _ in parts]
         bad = [n for n in names if not _PART_NAME.match(n)]
@@ -149,6 +150,8 @@ class Lake:
                 dest = version / part
                 if isinstance(source, Path):
                     _link(source, dest)
+                    if previous is not None and source.parent.resolve() == previous:
+                        continue
                 else:
                     pq.write_table(source, dest, compression="zstd")
                 with open(dest, "rb") as fh:
