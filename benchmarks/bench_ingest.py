@@ -120,6 +120,7 @@ class Case:
     quarantined: int = 0
     identity_s: float = 0.0
     identity_full_s: float = 0.0
+    one_more_s: float = 0.0  # one more small file into the lake this case made
 
 
 def _ingest_once(case: Case, work: Path, run: int) -> tuple[float, float]:
@@ -138,6 +139,12 @@ def _ingest_once(case: Case, work: Path, run: int) -> tuple[float, float]:
         case.rows, case.quarantined = read, quarantined
         if run == 0:  # what the source_identity rebuild inside ingest_path costs
             case.identity_s = _timed(lambda: rebuild_source_identity(lake))[0]
+            # What a partner's small correction costs once the lake holds this case:
+            # should follow the file's size, not the lake's.
+            small = _small_file(work, case.files[0])
+            case.one_more_s = _timed(lambda: ingest_path(factory, lake, small, actor="benchmark"))[
+                0
+            ]
             # ... and from nothing, each part's identities worked out again.
             shutil.rmtree(lake.root / IDENTITY_DIR)
             case.identity_full_s = _timed(lambda: rebuild_source_identity(lake))[0]
@@ -175,6 +182,21 @@ def _run_case(case: Case, work: Path, repeat: int) -> None:
         )
 
 
+def _small_file(work: Path, like: Path, rows: int = 200) -> Path:
+    """A folder holding one file of ``rows`` rows of ``like`` from an organisation of its
+    own (a new part and a new ``source_identity`` part)."""
+    root = work / "small"
+    shutil.rmtree(root, ignore_errors=True)
+    target = root / "ZZ999" / like.parent.name / "small.csv"
+    target.parent.mkdir(parents=True)
+    with open(like, encoding="utf-8") as src, open(target, "w", encoding="utf-8") as out:
+        for n, line in enumerate(src):
+            if n > rows:
+                break
+            out.write(line)
+    return root
+
+
 def _report(case: Case) -> float:
     def med(key: str) -> float:
         return statistics.median(r[key] for r in case.runs)
@@ -190,6 +212,7 @@ def _report(case: Case) -> float:
         f"{case.rows / med('ingest'):10,.0f} rows/s  (source_identity rebuild in it: "
         f"{case.identity_s:.2f} s; from nothing {case.identity_full_s:.2f} s)"
     )
+    print(f"  one more 200-row file into the lake this case made: {case.one_more_s:.2f} s")
     print(
         f"  bare DuckDB read_csv:     {med('ref'):7.2f} s wall, {med('ref_cpu'):6.2f} s CPU, "
         f"{case.rows / med('ref'):10,.0f} rows/s  (all VARCHAR: {med('varchar'):.2f} s)"
