@@ -7,6 +7,7 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -421,3 +422,17 @@ def test_records_missing_from_the_index_are_reported(linked_ics: LinkedICS, tmp_
 def test_missing_inputs_say_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(LakeError, match="ingest"):
         write_linked_tables(Lake(tmp_path / "empty"))
+
+
+def test_a_memory_limit_bounds_duckdb_and_changes_no_byte(
+    linked_ics: LinkedICS, tmp_path: Path
+) -> None:
+    """The build spills past ``memory_limit`` rather than growing; the tables are the same."""
+    lake = Lake(tmp_path / "lake")
+    shutil.copytree(linked_ics.lake.root, lake.root)
+    tables = [*LINKED_TABLES, UNLINKED_TABLE]
+    write_linked_tables(lake, memory_limit="256MB")
+    for table in tables:
+        assert lake.path(table).read_bytes() == linked_ics.lake.path(table).read_bytes(), table
+    with pytest.raises(duckdb.Error, match=r"(?i)memory"):
+        write_linked_tables(lake, memory_limit="a lot")

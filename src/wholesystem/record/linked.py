@@ -168,11 +168,21 @@ def _write_aside(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> Path
     return tmp
 
 
-def write_linked_tables(lake: Lake, *, threads: int | None = None) -> LinkedSummary:
+# DuckDB's own limit is 80% of the machine's memory: a 1M-person build then peaked at
+# 14.3 GB; with 4 GB it peaks at 4.4 GB (the joins and sorts spill to disk) and takes 4%
+# longer (73.8 s against 71.2 s).
+MEMORY_LIMIT = "4GB"
+
+
+def write_linked_tables(
+    lake: Lake, *, threads: int | None = None, memory_limit: str | None = MEMORY_LIMIT
+) -> LinkedSummary:
     """Build every linked table from the lake's staged tables and person index.
 
     The work behind :func:`build_linked_tables` without the run record and audit entry
     (benchmarks time it). Raises :class:`LakeError` when an input is missing.
+    ``memory_limit``: DuckDB's (``"4GB"``, ``"512MB"``), past which it spills to a
+    folder in the lake; None for DuckDB's default, 80% of the machine's memory.
     """
     for name, hint in ((SOURCE_IDENTITY, "wholesystem ingest"), (INDEX_TABLE, "link-index")):
         if not lake.exists(name):
@@ -181,6 +191,8 @@ def write_linked_tables(lake: Lake, *, threads: int | None = None) -> LinkedSumm
     config: dict[str, str | bool | int | float | list[str]] = {"temp_directory": str(spill)}
     if threads is not None:
         config["threads"] = threads
+    if memory_limit is not None:
+        config["memory_limit"] = memory_limit
     con = duckdb.connect(":memory:", config=config)
     pending: dict[str, Path] = {}
     try:
