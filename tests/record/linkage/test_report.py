@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -514,3 +515,40 @@ def test_roll_up_sums_the_cells_the_filters_keep(con: duckdb.DuckDBPyConnection)
         assert getattr(total, field) == sum(getattr(c, field) for c in cells)
     assert report.roll_up(cells, report.Filters(source="TR1", dataset="ecds")) == []
     assert report.roll_up([]) == []
+
+
+def _lists(c: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    return (
+        report.shared_nhs_totals(c),
+        report.shared_nhs_numbers(c),
+        report.duplicates(c),
+        report.duplicates_by_source(c),
+        report.listed_record_ids(c),
+    )
+
+
+def test_the_person_index_step_keeps_the_lists_working_tables(
+    synth_ics: Synth, tmp_path: Path
+) -> None:
+    """The lists read from the kept tables are the lists worked out afresh; once
+    ``source_identity`` changes (an ingest since the relink) the kept tables are not used."""
+    assert set(report.WORKING_TABLES) <= set(synth_ics.lake.tables())
+    with synth_ics.lake.connect() as live:
+        expected = _lists(live)
+    assert expected[0].numbers  # lists with something in them
+    assert expected[2][1]
+    with synth_ics.lake.connect() as kept:
+        assert report.load_working_tables(kept, synth_ics.lake)
+        assert _lists(kept) == expected
+    lake = Lake(tmp_path / "lake")
+    shutil.copytree(synth_ics.lake.root, lake.root, symlinks=True)
+    with lake.connect() as c:
+        assert not report.load_working_tables(c, lake)  # a copy: another person_index file
+    report.write_working_tables(lake)
+    with lake.connect() as c:
+        assert report.load_working_tables(c, lake)
+    identities = lake.read_arrow(SOURCE_IDENTITY)
+    lake.write_arrow(SOURCE_IDENTITY, identities.slice(1))
+    with lake.connect() as c:
+        assert not report.load_working_tables(c, lake)
+        assert not report._has(c, "lk_shared")  # worked out on first use instead

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wholesystem.access.audit import append
 from wholesystem.record.linkage.index import IndexUpdate, update_person_index
+from wholesystem.record.linkage.report import write_working_tables
 from wholesystem.store.db import session_scope
 from wholesystem.store.lake import Lake, LakeError
 from wholesystem.store.runs import recorded_run
@@ -21,13 +22,15 @@ def build_person_index(
 ) -> IndexUpdate:
     """Relink the lake's ``source_identity`` into ``person_index`` as one recorded step.
 
-    Merges and splits go to the lake's log with their evidence; the step is audited.
+    Merges and splits go to the lake's log with their evidence; the step is audited. The
+    linkage page's working tables are kept too (:func:`report.write_working_tables`).
     """
     if not lake.exists(SOURCE_TABLE):
         raise LakeError("no source_identity table yet: run `wholesystem ingest` first")
     records = lake.read_arrow(SOURCE_TABLE)
     with recorded_run(factory, PERSON_INDEX_STEP) as run:
         update = update_person_index(lake, records)
+        write_working_tables(lake)
         persons = len(set(update.person_of.values()))
         merges = sum(1 for c in update.changes if c.kind == "merge")
         splits = sum(1 for c in update.changes if c.kind == "split")

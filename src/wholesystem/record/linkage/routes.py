@@ -111,6 +111,7 @@ class _Snapshot:
         self.results: dict[tuple[Any, ...], Any] = {}
         self._stack = ExitStack()
         self.con = self._stack.enter_context(lake.connect())
+        report.load_working_tables(self.con, lake)
 
     def close(self) -> None:
         with self.lock:
