@@ -288,10 +288,10 @@ def rebuild_source_identity(lake: Lake, con: duckdb.DuckDBPyConnection | None = 
     ``con``: a DuckDB connection to work on (through a cursor of its own) rather than a
     new database, which costs about as much to start as a small rebuild.
     """
-    groups: dict[tuple[str, str], list[tuple[Path, str]]] = {}
-    mixed: list[tuple[Path, str]] = []  # parts of several organisations (none ingest writes)
+    # Per organisation and dataset, each staged part's kept identities: file, stamp, rows.
+    groups: dict[tuple[str, str], list[tuple[Path, str, int]]] = {}
+    mixed: list[tuple[Path, str, int]] = []  # parts of several organisations (none ingest writes)
     parts: list[tuple[str, Path | pa.Table]] = []
-    counts: dict[Path, int] = {}  # rows of each kept file
     rows = 0
     con = con.cursor() if con is not None else duckdb.connect(":memory:")
     try:
@@ -302,37 +302,36 @@ def rebuild_source_identity(lake: Lake, con: duckdb.DuckDBPyConnection | None = 
                 if kept_stamp != stamp:
                     write_identities(con, lake, ds.name, part, part)
                     _, count, source = _kept(kept)
-                counts[kept] = count
                 if count == 0:
                     continue
                 if source is None:
-                    mixed.append((kept, stamp))
+                    mixed.append((kept, stamp, count))
                 else:
-                    groups.setdefault((source, ds.name), []).append((kept, stamp))
+                    groups.setdefault((source, ds.name), []).append((kept, stamp, count))
         _drop_stale_identities(lake)
         if mixed:  # one part of everything, merged
             groups = {("all", "all"): [*mixed, *(m for ms in groups.values() for m in ms)]}
         current = {f.name: f for f in lake.files(SOURCE_IDENTITY)}
         for (source, dataset), members in sorted(groups.items()):
-            digest = hashlib.sha256("\n".join(sorted(s for _, s in members)).encode())
+            digest = hashlib.sha256("\n".join(sorted(s for _, s, _ in members)).encode())
             name = f"{_key(source)}.{_key(dataset)}.{digest.hexdigest()[:16]}.parquet"
-            if name in current:
+            if len(members) == 1:
+                kept, _, count = members[0]
+                parts.append((name, current.get(name, kept)))
+                rows += count
+            elif name in current:
                 parts.append((name, current[name]))
-            elif len(members) == 1:
-                parts.append((name, members[0][0]))
+                rows += int(pq.read_metadata(current[name]).num_rows)
             else:
-                parts.append((name, _merged(con, [kept for kept, _ in members])))
-            rows += counts[members[0][0]] if len(members) == 1 else _rows(parts[-1][1])
+                merged = _merged(con, [kept for kept, _, _ in members])
+                parts.append((name, merged))
+                rows += merged.num_rows
     finally:
         con.close()
     if not parts:
         parts.append(("empty.parquet", _identity_schema().empty_table()))
     lake.write_parts(SOURCE_IDENTITY, parts)
     return rows
-
-
-def _rows(source: Path | pa.Table) -> int:
-    return int(pq.read_metadata(source).num_rows if isinstance(source, Path) else source.num_rows)
 
 
 def _drop_stale_identities(lake: Lake) -> None:
