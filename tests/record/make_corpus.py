@@ -126,6 +126,24 @@ def main() -> None:
         )
         + "\n",
     )
+    # Blank lines and a value over two lines (CRLF, as a spreadsheet saves it): each row
+    # is reported at the line it starts on.
+    write(
+        "R9A/apc/blank_and_multiline.csv",
+        "\r\n".join(
+            [
+                APC,
+                good[0],
+                "",
+                apc(P1.replace("Ann", '"Ann\r\nMarie"'), "S0000000081"),
+                apc(P2, "S0000000082", adm="2024-01-05"),
+                good[2] + ",extra",
+                apc(P3, "S0000000083"),
+                "",
+            ]
+        )
+        + "\r\n",
+    )
     write(
         "R9A/apc/ragged.csv",
         "\n".join(

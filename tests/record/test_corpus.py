@@ -116,6 +116,16 @@ CASES: dict[str, tuple[str, str | None, int, int, list[tuple[int, str, str, str]
         ],
     ),
     "R9A/apc/shared_nhs_number.csv": ("loaded", None, 2, 2, []),
+    "R9A/apc/blank_and_multiline.csv": (
+        "loaded",
+        None,
+        5,
+        3,
+        [
+            (6, "discharge_date", "discharge_before_admission", "discharge is before admission"),
+            (7, "(row)", "too_many_fields", "line has more fields than the header's 16"),
+        ],
+    ),
     "R9A/apc/ragged.csv": (
         "loaded",
         None,
@@ -257,14 +267,23 @@ def test_corpus_file(
         assert parquet("SELECT count(*) FROM read_parquet(?)", part) == [(loaded,)]
 
 
-def test_ragged_rows_keep_true_line_numbers(tmp_path: Path, ingest: Ingest, lake: Lake) -> None:
-    target = tmp_path / "R9A" / "apc" / "ragged.csv"
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("ragged.csv", [(2, "S0000000001"), (4, "S0000000002"), (6, "S0000000061")]),
+        ("blank_and_multiline.csv", [(2, "S0000000001"), (4, "S0000000081"), (8, "S0000000083")]),
+    ],
+)
+def test_good_rows_keep_true_line_numbers(
+    name: str, expected: list[tuple[int, str]], tmp_path: Path, ingest: Ingest, lake: Lake
+) -> None:
+    target = tmp_path / "R9A" / "apc" / name
     target.parent.mkdir(parents=True)
-    shutil.copyfile(CORPUS / "R9A/apc/ragged.csv", target)
+    shutil.copyfile(CORPUS / "R9A/apc" / name, target)
     ingest(target)
-    part = part_path(lake, "apc", "R9A", "ragged.csv")
+    part = part_path(lake, "apc", "R9A", name)
     lines = parquet("SELECT source_line, spell_id FROM read_parquet(?) ORDER BY 1", part)
-    assert lines == [(2, "S0000000001"), (4, "S0000000002"), (6, "S0000000061")]
+    assert lines == expected
 
 
 def test_spaced_nhs_number_is_normalised_and_shared_numbers_both_load(

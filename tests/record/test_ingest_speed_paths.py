@@ -246,7 +246,7 @@ def test_a_character_cut_by_an_ascii_chunk_is_still_bad_utf8(
 def test_where_a_file_is_not_utf8_or_cut_short_is_told_whatever_the_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Lines are counted only when a message needs them, and then right."""
+    """Where a file goes wrong is told by line, right across chunk seams."""
     latin = tmp_path / "latin.csv"
     latin.write_bytes(b"a,b\nx,y\nx,y\nJos\xe9,y\nx,y\n")
     cut = tmp_path / "cut.csv"
@@ -258,7 +258,7 @@ def test_where_a_file_is_not_utf8_or_cut_short_is_told_whatever_the_chunks(
         assert "byte 0xe9 at offset 15 (line 4)" in problem, chunk
         facts = files.read_facts(cut)
         assert (facts.lines, facts.ends_with_newline, facts.tail) == (3, False, "x")
-        assert files.read_facts(latin).lines is None  # ends with a line end: not counted
+        assert files.read_facts(latin).lines == 5
 
 
 def _failing_fast_read(real: Callable[..., str]) -> Callable[..., str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import io
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import numpy as np
 
 from wholesystem.record.engine import FileRejected
 
-__all__ = ["FileFacts", "Header", "read_facts", "read_header"]
+__all__ = ["FileFacts", "Header", "RecordLines", "read_facts", "read_header", "record_lines"]
 
 _CHUNK = 4 * 1024 * 1024
 # The Unicode space separators but U+0020, in UTF-8: U+00A0, U+1680, U+2000-U+200A,
@@ -38,7 +39,7 @@ class FileFacts:
 
     sha256: str
     size: int
-    lines: int | None  # count of line ends; None (not counted) when the file ends with one
+    lines: int  # count of line ends (LF)
     ends_with_newline: bool
     tail: str  # the last line (decoded), for the truncation check
     problem: str | None = None  # why the file is not UTF-8, when it is not
@@ -83,12 +84,17 @@ def _space_at_an_edge(window: bytes) -> bool:
 def read_facts(path: Path) -> FileFacts:
     """Hash the file and prove it is UTF-8, in one pass; reject what cannot be read.
 
-    Each chunk is hashed on a second thread (hashlib lets go of the GIL) while this one
-    looks through it.
+    Each chunk is hashed, and its line ends counted, on a second thread (hashlib lets
+    go of the GIL) while this one looks through it.
     """
     digest = hashlib.sha256()
+
+    def hash_and_count(chunk: bytes) -> int:
+        digest.update(chunk)
+        return chunk.count(b"\n")
+
     decoder = codecs.getincrementaldecoder("utf-8")()
-    size = 0
+    size = lines = 0
     last = b""
     problem: str | None = None
     spaces = padded = False
@@ -97,20 +103,21 @@ def read_facts(path: Path) -> FileFacts:
     seam = b"\n"
     try:
         with open(path, "rb") as fh, ThreadPoolExecutor(1, thread_name_prefix="sha256") as side:
-            hashed: Future[None] | None = None
+            hashed: Future[int] | None = None
             while chunk := fh.read(_CHUNK):
                 if hashed is not None:
-                    hashed.result()
-                hashed = side.submit(digest.update, chunk)
+                    lines += hashed.result()
+                hashed = side.submit(hash_and_count, chunk)
                 if not padded:
-                    window = seam + chunk
-                    padded = _space_at_an_edge(window)
-                    seam = window[-2:]
+                    # The seam's bytes, then the chunk's own (not copied onto the seam).
+                    padded = _space_at_an_edge(seam + chunk[:2]) or _space_at_an_edge(chunk)
+                    seam = (seam + chunk)[-2:] if len(chunk) < 2 else chunk[-2:]
+                ascii = chunk.isascii()
                 # An ASCII chunk cannot hold (part of) one; else look across the seam too.
-                if not spaces and not chunk.isascii():
+                if not spaces and not ascii:
                     spaces = _UNICODE_SPACES.search(last[-2:] + chunk) is not None
                 # An ASCII chunk is valid UTF-8 unless a character began before it.
-                if problem is None and not (chunk.isascii() and not decoder.getstate()[0]):
+                if problem is None and not (ascii and not decoder.getstate()[0]):
                     # A character begun in the last chunk is decoded with this one.
                     pending = len(decoder.getstate()[0])
                     try:
@@ -127,7 +134,7 @@ def read_facts(path: Path) -> FileFacts:
                 size += len(chunk)
                 last = (last + chunk[-65536:])[-65536:]
             if hashed is not None:
-                hashed.result()
+                lines += hashed.result()
         if problem is None:
             try:
                 decoder.decode(b"", final=True)
@@ -137,8 +144,6 @@ def read_facts(path: Path) -> FileFacts:
                     "the file looks cut short"
                 )
         ends = last.endswith(b"\n")
-        # Only a file cut short mid-line needs its line ends counted (see check_not_truncated).
-        lines = None if ends else _lines_before(path, size)
     except IsADirectoryError:
         raise FileRejected(f"unreadable: {path} is a folder, not a file") from None
     except OSError as exc:
@@ -147,6 +152,75 @@ def read_facts(path: Path) -> FileFacts:
     tail = body.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace").rstrip("\r")
     padded = padded or seam.endswith(b" ")  # the file's last value ends in a space
     return FileFacts(digest.hexdigest(), size, lines, ends, tail, problem, spaces, padded)
+
+
+@dataclass(frozen=True)
+class RecordLines:
+    """Where each record of a CSV file starts, for a file whose records are not one a line.
+
+    Blank lines (which the reader skips) and line ends inside quoted values (a record
+    over several lines) part a record's number from its line. ``first_line[j - 1]`` is
+    the line, as an editor numbers them (header = 1), on which data record ``j``
+    starts; records are numbered from 1 after the header, blank lines not counted, as
+    the reader numbers its rows. ``record_at[n - 1]`` is the record the reader's reject
+    store means by its line ``n`` (it counts blank lines but not line ends inside
+    quotes), 0 for the header or a blank line.
+    """
+
+    first_line: np.ndarray
+    record_at: np.ndarray
+
+
+_LF, _CR, _QUOTE = 10, 13, 34
+
+
+def record_lines(path: Path) -> RecordLines:
+    """Number ``path``'s lines and records (see :class:`RecordLines`), chunk by chunk.
+
+    A line ends at LF, or at a CR not followed by LF. A line end ends a record when an
+    even number of quotes comes before it (a quote inside a quoted value is doubled, so
+    the parity tells whether the line end falls inside one). A record that holds
+    nothing, or only the CR of a CRLF, is a blank line.
+    """
+    breaks: list[np.ndarray] = []  # each record end's index among all line ends
+    blanks: list[np.ndarray] = []  # whether the record it ends is blank
+    ends_before = quotes_before = size = 0
+    last_end = -1  # offset of the last record end
+    prev = np.array([_LF, _LF], dtype=np.uint8)  # as if the file began after a line end
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            after = np.empty_like(data)
+            after[:-1] = data[1:]
+            following = fh.peek(1)[:1]  # what comes after a CR at the chunk's end
+            after[-1] = following[0] if following else 0
+            is_end = (data == _LF) | ((data == _CR) & (after != _LF))
+            ends = np.flatnonzero(is_end)
+            quotes = np.flatnonzero(data == _QUOTE)
+            outside = ((np.searchsorted(quotes, ends) + quotes_before) & 1) == 0
+            at = ends[outside]
+            breaks.append(np.flatnonzero(outside) + ends_before)
+            # A record end right after another (no quote between them: both outside)
+            # closes an empty record; so does one whose record is only a CRLF's CR.
+            window = np.concatenate((prev, data))
+            this, one, two = window[at + 2], window[at + 1], window[at]
+            one_ends = (one == _LF) | ((one == _CR) & (this != _LF))
+            crlf_alone = (one == _CR) & (this == _LF) & ((two == _LF) | (two == _CR))
+            blanks.append(one_ends | crlf_alone)
+            if at.size:
+                last_end = size + int(at[-1])
+            ends_before += ends.size
+            quotes_before += quotes.size
+            prev = window[-2:]
+            size += data.size
+    ended = np.concatenate(breaks) if breaks else np.zeros(0, dtype=np.int64)
+    # Segment k ends at record end k; the last runs to the end of the file.
+    blank = np.append(np.concatenate(blanks) if blanks else np.zeros(0, bool), last_end == size - 1)
+    starts = np.concatenate(([1], ended + 2))  # line of each segment's first byte
+    data_segments = np.flatnonzero(~blank[1:]) + 1  # segment 0 is the header
+    record_at = np.zeros(blank.size, dtype=np.int64)
+    record_at[data_segments] = np.arange(1, data_segments.size + 1)
+    return RecordLines(starts[data_segments].astype(np.int64), record_at)
 
 
 def read_header(path: Path, facts: FileFacts) -> Header:
@@ -182,14 +256,24 @@ def read_header(path: Path, facts: FileFacts) -> Header:
     return Header(tuple(names))
 
 
-def check_not_truncated(facts: FileFacts, header: Header) -> None:
-    """Reject a file whose last line stops mid-row with no line end."""
+def _last_record(path: Path) -> str:
+    """The text of the file's last record, from the line it starts on to the end."""
+    lines = record_lines(path)
+    first = int(lines.first_line[-1]) if lines.first_line.size else 1
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return "".join(line for n, line in enumerate(fh, start=1) if n >= first)
+
+
+def check_not_truncated(path: Path, facts: FileFacts, header: Header) -> None:
+    """Reject a file whose last record stops mid-row with no line end."""
     if facts.ends_with_newline or not facts.lines:
         return
     tail = facts.tail
+    if tail.count('"') % 2:  # the end of a quoted value begun on a line above, or cut short
+        tail = _last_record(path)
     fields: list[str] | None
     try:
-        fields = next(csv.reader([tail], strict=True))
+        fields = next(csv.reader(io.StringIO(tail, newline=""), strict=True))
     except (csv.Error, StopIteration):
         fields = None
     open_quote = tail.count('"') % 2 == 1

@@ -42,7 +42,14 @@ from wholesystem.record.engine import (
     new_connection,
     stage,
 )
-from wholesystem.record.files import FileFacts, check_not_truncated, read_facts, read_header
+from wholesystem.record.files import (
+    FileFacts,
+    RecordLines,
+    check_not_truncated,
+    read_facts,
+    read_header,
+    record_lines,
+)
 from wholesystem.record.models import IngestRun, QuarantineRow, QuarantineStatus, RunStatus
 from wholesystem.record.schemas import DATASETS, Dataset, dataset, staged_datasets
 from wholesystem.record.staging import (
@@ -313,7 +320,9 @@ def _rejects(con: duckdb.DuckDBPyConnection, header_len: int) -> list[Quarantine
             message = f"line has more fields than the header's {header_len}"
         else:
             message = f"the line could not be read as CSV: {error_message}"
-        out.append(QuarantinedRow(int(line), "(row)", rule, message, {"_line": raw_line}))
+        # The reader's text of a line after blank ones begins with their line ends.
+        text = raw_line.lstrip("\r\n") if isinstance(raw_line, str) else raw_line
+        out.append(QuarantinedRow(int(line), "(row)", rule, message, {"_line": text}))
     return out
 
 
@@ -342,7 +351,7 @@ def _check_header(path: Path, facts: FileFacts, ds: Dataset) -> list[str]:
             + ": "
             + ", ".join(missing)
         )
-    check_not_truncated(facts, header)
+    check_not_truncated(path, facts, header)
     return list(header.names)
 
 
@@ -356,18 +365,73 @@ def _read_source(path: Path, names: list[str], projection: str) -> str:
 
 
 def _read_raw(
-    con: duckdb.DuckDBPyConnection, path: Path, names: list[str], projection: str
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    facts: FileFacts,
+    names: list[str],
+    projection: str,
 ) -> list[QuarantinedRow]:
     """Read the CSV carefully into ``ws_raw`` (numbered, line numbers put right past the
-    lines it could not split); those lines come back, to quarantine."""
+    lines it could not split, and past blank lines and line ends inside quoted values);
+    those lines come back, to quarantine."""
     _reading(
         con,
         "CREATE OR REPLACE TEMP TABLE ws_raw AS SELECT * FROM "  # noqa: S608
         + _read_source(path, names, projection),
     )
     rejects = _rejects(con, len(names))
+    [(good,)] = con.execute("SELECT count(*) FROM ws_raw").fetchall()
+    lines = _record_lines(path, facts, int(good) + len(rejects))
+    if lines is None:
+        _fix_lines(con, "ws_raw", rejects)
+        return rejects
+    # The reader's lines count blank lines but not line ends in quotes: make them record
+    # numbers (+ 1, as if each record were one line), put the good rows' right past the
+    # rejected ones in that numbering, then make every one a line of the file.
+    for row in rejects:
+        n = row.line
+        if 0 < n <= lines.record_at.size and lines.record_at[n - 1]:
+            row.line = int(lines.record_at[n - 1]) + 1
     _fix_lines(con, "ws_raw", rejects)
+    _line_map(con, "ws_raw_map", lines, temporary=True)
+    con.execute("UPDATE ws_raw SET line = m.line FROM ws_raw_map m WHERE ws_raw.line = m.rec + 1")
+    con.execute("DROP TABLE ws_raw_map")
+    _relined(rejects, lines)
     return rejects
+
+
+def _record_lines(path: Path, facts: FileFacts, records: int) -> RecordLines | None:
+    """Where ``path``'s ``records`` start, when they are not one a line after the header
+    (blank lines, or line ends inside quoted values); None when they are."""
+    lines = facts.lines + (0 if facts.ends_with_newline else 1)
+    return None if lines == records + 1 else record_lines(path)
+
+
+def _line_map(
+    con: duckdb.DuckDBPyConnection, table: str, lines: RecordLines, *, temporary: bool
+) -> None:
+    """``table`` (``rec``, ``line``): the line each record starts on."""
+    records = pa.table(
+        {
+            "rec": pa.array(range(1, lines.first_line.size + 1), pa.int64()),
+            "line": pa.array(lines.first_line, pa.int64()),
+        }
+    )
+    con.register("ws_line_arrow", records)
+    try:
+        temp = "TEMP " if temporary else ""
+        con.execute(
+            f"CREATE OR REPLACE {temp}TABLE {table} AS SELECT * FROM ws_line_arrow"  # noqa: S608
+        )
+    finally:
+        con.unregister("ws_line_arrow")
+
+
+def _relined(rows: Sequence[QuarantinedRow], lines: RecordLines) -> None:
+    """Each row's line, given as its record number + 1, made the line it starts on."""
+    for row in rows:
+        if 2 <= row.line <= lines.first_line.size + 1:
+            row.line = int(lines.first_line[row.line - 2])
 
 
 def _read_fast(path: Path, names: list[str], projection: str, size: int) -> str:
@@ -469,8 +533,13 @@ def _process_csv(
             checked = check(con, ds, source, table, today, now, numbered=False, temporary=not alone)
             rejects: list[QuarantinedRow] = []
             fast = in_order = True
+            [(records,)] = con.execute(f"SELECT count(*) FROM {table}").fetchall()  # noqa: S608
+            lines = _record_lines(cand.path, facts, int(records))
+            if lines is not None:
+                checked = _renumbered(con, checked, table, lines, temporary=not alone)
+                in_order = False
         except duckdb.Error:
-            checked, rejects = _check_carefully(con, cand, ds, names, projection, today, now)
+            checked, rejects = _check_carefully(con, cand, facts, ds, names, projection, today, now)
             fast, in_order = False, not rejects and _in_file_order(con, checked.relation)
         beside = alone and fast and ds.name in _STAGED
         result = _stage_csv(con, lake, cand, ds, checked, run_id, in_order, beside)
@@ -478,6 +547,7 @@ def _process_csv(
         if alone:
             con.execute(f"DROP VIEW IF EXISTS {table}_lines")
             con.execute(f"DROP TABLE IF EXISTS {table}")
+            con.execute(f"DROP TABLE IF EXISTS {table}_map")
     bad = sorted(result.quarantined + rejects, key=lambda r: r.line)
     details = {
         "header": names,
@@ -494,9 +564,31 @@ def _process_csv(
     )
 
 
+def _renumbered(
+    con: duckdb.DuckDBPyConnection,
+    checked: Checked,
+    table: str,
+    lines: RecordLines,
+    *,
+    temporary: bool,
+) -> Checked:
+    """``checked`` (numbered by row id: see :func:`check`) with each row's true line,
+    for a file whose records are not one a line."""
+    _line_map(con, f"{table}_map", lines, temporary=temporary)
+    temp = "TEMP " if temporary else ""
+    con.execute(
+        f"CREATE OR REPLACE {temp}VIEW {checked.relation} AS "  # noqa: S608
+        f"SELECT t.rowid + 1 AS rec, m.line AS line, t.* "
+        f"FROM {table} t JOIN {table}_map m ON m.rec = t.rowid + 1"
+    )
+    _relined(checked.quarantined, lines)
+    return checked
+
+
 def _check_carefully(
     con: duckdb.DuckDBPyConnection,
     cand: Candidate,
+    facts: FileFacts,
     ds: Dataset,
     names: list[str],
     projection: str,
@@ -506,7 +598,7 @@ def _check_carefully(
     """When the fast read fails (a line the reader cannot split, or any other failure):
     read the file again keeping such lines aside (quarantined) and put the good rows'
     line numbers right; what still fails rejects the file."""
-    rejects = _read_raw(con, cand.path, names, projection)
+    rejects = _read_raw(con, cand.path, facts, names, projection)
     try:
         return check(con, ds, "ws_raw", "ws_chk", today, now), rejects
     except duckdb.Error as exc:
@@ -720,7 +812,7 @@ def _process_omop(
         f'{normalised(n, unicode_spaces=facts.unicode_spaces, padded=facts.padded)} AS "{n}"'
         for n in names
     )
-    rejects = _read_raw(con, cand.path, names, trimmed)
+    rejects = _read_raw(con, cand.path, facts, names, trimmed)
     declared = [c.name for c in ds.columns]
     fill = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in declared if c not in names)
     con.execute(
