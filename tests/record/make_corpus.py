@@ -126,6 +126,8 @@ def main() -> None:
         )
         + "\n",
     )
+    # UTF-16, as a spreadsheet's "Unicode Text" saves it (with a byte order mark).
+    write("R9A/apc/utf16.csv", ("\n".join([APC, *good]) + "\n").encode("utf-16"))
     # Blank lines and a value over two lines (CRLF, as a spreadsheet saves it): each row
     # is reported at the line it starts on.
     write(

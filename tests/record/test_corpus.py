@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.record.conftest import CORPUS, Ingest, parquet
+from wholesystem.record import files
 from wholesystem.record.models import IngestRun, QuarantineRow
 from wholesystem.record.staging import part_path
 from wholesystem.store.lake import Lake
@@ -35,6 +36,14 @@ CASES: dict[str, tuple[str, str | None, int, int, list[tuple[int, str, str, str]
     "R9A/apc/latin1.csv": (
         "rejected",
         "not UTF-8: byte 0xe9 at offset 351 (line 3) is not valid UTF-8 (it looks like Latin-1",
+        0,
+        0,
+        [],
+    ),
+    "R9A/apc/utf16.csv": (
+        "rejected",
+        'not UTF-8: the file is UTF-16 (as a spreadsheet\'s "Unicode Text" saves it); '
+        "export it as CSV UTF-8",
         0,
         0,
         [],
@@ -319,3 +328,19 @@ def test_whole_corpus_in_one_go(ingest: Ingest, factory: sessionmaker[Session]) 
         quarantined = s.scalar(select(func.count()).select_from(QuarantineRow))
     assert all(r.rows_read == r.rows_loaded + r.rows_quarantined for r in runs)
     assert quarantined == sum(r.rows_quarantined for r in runs)
+
+
+@pytest.mark.parametrize(
+    ("head", "utf16"),
+    [
+        ("a,b\nx,y\n".encode("utf-16"), True),  # with a byte order mark
+        ("nhs_number,spell_id\n".encode("utf-16-le"), True),  # without one
+        ("nhs_number,spell_id\n".encode("utf-16-be"), True),
+        (b"nhs_number,spell_id\n", False),
+        (b"a,b\n", False),  # too short to tell: read as UTF-8
+        (b"nhs_number,spell\x00_id\nx,y\x00\n", False),  # a stray NUL is not UTF-16
+        ("nhs_number,given_name\n1,Zoë\n".encode(), False),
+    ],
+)
+def test_utf16_is_told_from_utf8(head: bytes, utf16: bool) -> None:
+    assert files._looks_utf16(head) is utf16

@@ -81,6 +81,15 @@ def _space_at_an_edge(window: bytes) -> bool:
     )
 
 
+def _looks_utf16(head: bytes) -> bool:
+    """Whether a file starting ``head`` is UTF-16: a UTF-16 byte order mark, or text
+    whose every other byte is NUL (ASCII in UTF-16 without a mark)."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return True
+    sample = head[:64]
+    return len(sample) >= 8 and any(sample[i::2].count(0) == len(sample[i::2]) for i in (0, 1))
+
+
 def read_facts(path: Path) -> FileFacts:
     """Hash the file and prove it is UTF-8, in one pass; reject what cannot be read.
 
@@ -112,6 +121,11 @@ def read_facts(path: Path) -> FileFacts:
                     # The seam's bytes, then the chunk's own (not copied onto the seam).
                     padded = _space_at_an_edge(seam + chunk[:2]) or _space_at_an_edge(chunk)
                     seam = (seam + chunk)[-2:] if len(chunk) < 2 else chunk[-2:]
+                if size == 0 and _looks_utf16(chunk):
+                    problem = (
+                        'not UTF-8: the file is UTF-16 (as a spreadsheet\'s "Unicode Text" '
+                        "saves it); export it as CSV UTF-8 and send it again"
+                    )
                 ascii = chunk.isascii()
                 # An ASCII chunk cannot hold (part of) one; else look across the seam too.
                 if not spaces and not ascii:
