@@ -377,3 +377,16 @@ def test_omop_tables_map_into_the_staged_tables(
         [bad] = s.scalars(select(QuarantineRow)).all()
     assert (bad.line, bad.rule) == (5, "discharge_before_admission")
     assert bad.raw["_dataset"] == "apc"
+
+
+def test_an_omop_table_we_do_not_read_is_refused_by_name(tmp_path: Path, ingest: Ingest) -> None:
+    folder = tmp_path / "in" / "RX1" / "omop"
+    folder.mkdir(parents=True)
+    (folder / "person.csv").write_text("\n".join(OMOP["person.csv"]) + "\n")
+    (folder / "note.csv").write_text("note_id,person_id,note_text\n1,1,seen in clinic\n")
+    outcomes = {o.dataset: o for o in ingest(tmp_path / "in").outcomes}
+    assert outcomes["omop_person"].status == "loaded"
+    note = outcomes["omop_note"]
+    assert note.status == "rejected"
+    assert note.reason.startswith("OMOP table 'note' is not one wholesystem reads (it reads ")
+    assert "person, visit_occurrence, condition_occurrence" in note.reason

@@ -932,6 +932,19 @@ class _Started:
     now: datetime
 
 
+def _unknown_dataset(name: str) -> str:
+    """Why a file of dataset ``name``, not one of ours, is not loaded."""
+    if name.startswith("omop_"):
+        # A whole OMOP export holds tables we do not read (location, provider, the
+        # vocabularies...): say which ones we do, not that the dataset is unknown.
+        read = ", ".join(d.removeprefix("omop_") for d in DATASETS if d.startswith("omop_"))
+        return (
+            f"OMOP table {name.removeprefix('omop_')!r} is not one wholesystem reads "
+            f"(it reads {read}); the file was not loaded"
+        )
+    return f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}"
+
+
 def _inspect(cand: Candidate) -> tuple[FileFacts | None, str | None]:
     """Hash and check the file, touching no database: its facts and why it is refused."""
     facts: FileFacts | None = None
@@ -948,7 +961,7 @@ def _inspect(cand: Candidate) -> tuple[FileFacts | None, str | None]:
             "letters or digits); put the file under a folder named for the organisation"
         )
     if early is None and cand.dataset not in DATASETS:
-        early = f"unknown dataset {cand.dataset!r}; known datasets: {', '.join(DATASETS)}"
+        early = _unknown_dataset(cand.dataset)
     if early is None and cand.path.suffix.lower() not in _SUFFIXES:
         early = (
             f"unsupported file type {cand.path.suffix or '(none)'!r}: send .csv, .json or .ndjson"
