@@ -60,6 +60,8 @@ PAGES = [
     ("/linkage", "analyst"),
     ("/records", "carer"),
     ("/records?nhs_number=9434765919", "carer"),
+    ("/records?family_name=Lovelace&dob-day=1&dob-month=3&dob-year=1950", "carer"),
+    ("/records?family_name=&dob-day=31&dob-month=2&dob-year=1950", "carer"),  # its errors
     ("/records/WP0000000001", "carer"),  # the joined-up record (tests/record/view lake)
     ("/records/WP0000000003", "carer"),  # no relationship: the 404
     ("/population", "cllr"),  # no stratification in the live lake: the empty state

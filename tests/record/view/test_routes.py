@@ -327,6 +327,71 @@ def test_search_explains_a_bad_nhs_number(sign_in: SignIn, value: str, message: 
     assert message in response.text
 
 
+def _details(family: str, born: str, given: str = "") -> str:
+    year, month, day = born.split("-")
+    return (
+        f"/records?family_name={family}&given_name={given}"
+        f"&dob-day={day}&dob-month={month}&dob-year={year}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("family", "born", "given"),
+    [
+        ("Lovelace", "1950-03-01", ""),
+        ("LOVE-lace", "1950-03-01", "a"),  # case, hyphens and the start of a given name
+        ("lovelace", "1950-01-03", ""),  # the hospital's record has day and month swapped
+    ],
+)
+def test_search_by_details_finds_people_in_a_relationship(
+    sign_in: SignIn, audit_rows: Audit, family: str, born: str, given: str
+) -> None:
+    found = sign_in("carer").get(_details(family, born, given))
+    assert found.status_code == 200, found.text
+    assert f'href="/records/{ADA}"' in found.text
+    assert "Registered at your practice" in found.text
+    assert f'value="{family}"' in found.text  # the form keeps what was typed
+    [search] = audit_rows("record.search")
+    assert (search.object_type, search.object_id) == ("demographics", f"{family} {born}")
+    assert search.detail == {"given_name": given or None, "results": [ADA], "too_many": False}
+
+
+def test_search_by_details_hides_people_outside_a_relationship(sign_in: SignIn) -> None:
+    client = sign_in("carer")
+    # Cat exists but is not the carer's: the answer is the same as for nobody.
+    hidden = client.get(_details("Chen", "1988-11-30"))
+    nobody = client.get(_details("Chen", "1988-11-29"))
+    assert hidden.status_code == nobody.status_code == 200
+    assert CAT not in hidden.text
+    assert 'data-testid="no-record"' in hidden.text
+    assert _normalised(hidden.text).replace('value="30"', "D") == _normalised(nobody.text).replace(
+        'value="29"', "D"
+    )
+    assert ADA not in client.get(_details("Lovelace", "1950-03-01", "Bob")).text
+
+
+def test_search_by_details_says_what_to_put_right(sign_in: SignIn, audit_rows: Audit) -> None:
+    client = sign_in("carer")
+    response = client.get(_details("", "1950-02-31"))
+    assert response.status_code == 400
+    assert response.text.count("Enter a family name") == 2  # the summary and the field
+    assert 'href="#family_name"' in response.text
+    assert "Date of birth must be a real date" in response.text
+    assert response.text.count("nhsuk-input--error") == 4  # family name and all of the date
+    assert 'value="31"' in response.text  # what was typed is kept
+    assert audit_rows("record.search") == []
+
+
+def test_a_details_search_matching_too_many_people_lists_nobody(
+    sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("wholesystem.record.view.routes.DETAILS_LIMIT", 0)
+    response = sign_in("carer").get(_details("Lovelace", "1950-03-01"))
+    assert response.status_code == 200
+    assert ADA not in response.text
+    assert 'data-testid="too-many"' in response.text
+
+
 # ---------------------------------------------------------------------- break-glass
 
 

@@ -22,11 +22,13 @@ from wholesystem.record.view.assemble import (
     TimelineEntry,
     TimelineFilter,
 )
+from wholesystem.record.view.search import DATE_PARTS, FieldError
 
 __all__ = [
     "TIMELINE_CSV_COLUMNS",
     "care_package_rows",
     "demographic_rows",
+    "details_form",
     "filter_query",
     "format_date",
     "format_moment",
@@ -406,3 +408,26 @@ def pseudonymised_json(record: PseudonymisedRecord) -> dict[str, Any]:
         {**_json(o.latest), "count": o.count} for o in record.latest_observations
     ]
     return data
+
+
+def details_form(values: Mapping[str, str], errors: Sequence[FieldError]) -> dict[str, Any]:
+    """What the search-by-details form shows: the error summary's list, each name input's
+    message, and the date input's message and parts (those in error marked)."""
+    marked = {field for e in errors for field in e.marked}
+    dob_error = next((e.text for e in errors if e.field in DATE_PARTS), None)
+    return {
+        "details_errors": [{"text": e.text, "href": f"#{e.field}"} for e in errors],
+        "field_errors": {e.field: e.text for e in errors if e.field not in DATE_PARTS},
+        "dob_error": dob_error,
+        "dob_items": [
+            {
+                "id": part,
+                "name": part,
+                "label": part.removeprefix("dob-").capitalize(),
+                "value": values.get(part, ""),
+                "width": 4 if part == "dob-year" else 2,
+                "classes": "nhsuk-input--error" if part in marked else "",
+            }
+            for part in DATE_PARTS
+        ],
+    }

@@ -32,6 +32,7 @@ from wholesystem.access.relationships import PersonContext
 from wholesystem.store.lake import Lake
 
 __all__ = [
+    "DETAILS_LIMIT",
     "OPEN_EPISODE_SETTINGS",
     "RECORD_TABLES",
     "LakeReader",
@@ -286,6 +287,12 @@ class _TableFile:
         return rows
 
 
+# A name as the details search compares it: capitals, accents and anything but letters
+# gone (so "O'Brien", "o brien" and "OBRIEN" are one name; "Zoë" is "ZOE").
+_NAME_KEY = "regexp_replace(upper(strip_accents({})), '[^A-Z]', '', 'g')"
+DETAILS_LIMIT = 50  # people matching a details search, before anyone's access is checked
+
+
 class LakeReader:
     """Point reads of the linked tables for one lake, one DuckDB connection per thread."""
 
@@ -384,6 +391,34 @@ class LakeReader:
             sql = f"SELECT DISTINCT person_id FROM read_parquet({literal}) WHERE nhs_number = ?"
             found.update(r[0] for r in self._connection().execute(sql, [nhs_number]).fetchall())
         return sorted(found)
+
+    def persons_with_details(
+        self,
+        family_name: str,
+        date_of_birth: date,
+        given_name: str | None = None,
+        *,
+        limit: int = DETAILS_LIMIT,
+    ) -> list[str]:
+        """Person ids whose chosen details, or any partner's recorded ones, have this date
+        of birth and family name (and a given name that starts so), compared without case,
+        accents, spaces or punctuation; at most ``limit`` + 1, so a caller can tell there
+        were more than ``limit``."""
+        found: set[str] = set()
+        for table in ("person", "source_record"):
+            literal = self._path_literal(table)
+            if literal is None:
+                continue
+            sql = (
+                f"SELECT DISTINCT person_id FROM read_parquet({literal}) "
+                f"WHERE date_of_birth = ? AND {_NAME_KEY.format('family_name')} = "
+                f"{_NAME_KEY.format('?')} AND (? IS NULL OR starts_with("
+                f"{_NAME_KEY.format('given_name')}, {_NAME_KEY.format('?')})) "
+                f"ORDER BY person_id LIMIT {int(limit) + 1}"
+            )
+            params = [date_of_birth, family_name, given_name, given_name]
+            found.update(r[0] for r in self._connection().execute(sql, params).fetchall())
+        return sorted(found)[: limit + 1]
 
     def person_ids(self) -> list[str]:
         """Every person id (benchmarks pick from these)."""

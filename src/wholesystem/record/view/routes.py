@@ -58,6 +58,7 @@ from wholesystem.record.view.presenters import (
     TIMELINE_CSV_COLUMNS,
     care_package_rows,
     demographic_rows,
+    details_form,
     filter_query,
     format_date,
     format_nhs_number,
@@ -70,12 +71,14 @@ from wholesystem.record.view.presenters import (
     timeline_rows,
 )
 from wholesystem.record.view.queries import (
+    DETAILS_LIMIT,
     LakeReader,
     RecordRows,
     context_from_rows,
     person_for_pseudonym,
     reader_for,
 )
+from wholesystem.record.view.search import NAME_MAX, FieldError, details_search
 from wholesystem.store.lake import Lake
 from wholesystem.store.runs import last_success
 from wholesystem.web.csvfiles import csv_response
@@ -215,13 +218,14 @@ def _crumbs(*tail: Crumb) -> tuple[Crumb, ...]:
 
 
 def _search_results(
-    request: Request, db: Session, user: CurrentUser, nhs_number: str
+    request: Request, db: Session, user: CurrentUser, person_ids: list[str]
 ) -> list[dict[str, Any]]:
+    """Of ``person_ids``, those ``user`` may see, as the results table shows them."""
     reader = _reader(request)
     now = current_time(request.app)
     names = _org_names(db)
     found = []
-    for person_id in reader.persons_with_nhs_number(nhs_number):
+    for person_id in person_ids:
         rows = reader.context_rows(person_id)
         decision = decide_access(db, user, context_from_rows(rows, today=now.date()), now=now)
         if rows.person is None or not decision.allowed or decision.basis is None:
@@ -254,8 +258,11 @@ def _search_page(
     *,
     nhs_number: str = "",
     error: str | None = None,
+    details: dict[str, str] | None = None,
+    details_errors: list[FieldError] | None = None,
+    too_many: bool = False,
     results: list[dict[str, Any]] | None = None,
-    searched: bool = False,
+    searched: str = "",
     glass_error: str | None = None,
     glass_error_field: str = "reason",
     glass_reason: str = "",
@@ -270,6 +277,10 @@ def _search_page(
         status_code=status_code,
         nhs_number=nhs_number,
         error=error,
+        entered=details or {},  # not `details`: the template's details component
+        **details_form(details or {}, details_errors or []),
+        too_many=too_many,
+        details_limit=DETAILS_LIMIT,
         results=results or [],
         searched=searched,
         glass_error=glass_error,
@@ -293,21 +304,34 @@ def _nhs_number_error(text: str) -> str | None:
     return "Enter a valid NHS number: this one fails the check digit"
 
 
+Detail = Annotated[str | None, Query(max_length=NAME_MAX * 2)]
+
+
 @router.get("/records", response_class=HTMLResponse, include_in_schema=False)
 def search_page(
     request: Request,
     db: Db,
     user: Carer,
     nhs_number: Annotated[str | None, Query(max_length=20)] = None,
+    family_name: Detail = None,
+    given_name: Detail = None,
+    dob_day: Annotated[str | None, Query(alias="dob-day", max_length=10)] = None,
+    dob_month: Annotated[str | None, Query(alias="dob-month", max_length=10)] = None,
+    dob_year: Annotated[str | None, Query(alias="dob-year", max_length=10)] = None,
 ) -> Response:
-    """Find a patient by NHS number: only people you have a care relationship with are listed."""
+    """Find a patient by NHS number, or by family name and date of birth: only people you
+    have a care relationship with are listed."""
+    typed = {"family_name": family_name, "given_name": given_name}
+    typed |= {"dob-day": dob_day, "dob-month": dob_month, "dob-year": dob_year}
+    if nhs_number is None and any(v is not None for v in typed.values()):
+        return _details_search(request, db, user, {k: v or "" for k, v in typed.items()})
     if nhs_number is None:
         return _search_page(request)
     error = _nhs_number_error(nhs_number)
     if error:
         return _search_page(request, nhs_number=nhs_number, error=error, status_code=400)
     digits = normalise_nhs_number(nhs_number) or ""
-    results = _search_results(request, db, user, digits)
+    results = _search_results(request, db, user, _reader(request).persons_with_nhs_number(digits))
     audit.append(
         db,
         actor=user.username,
@@ -317,7 +341,45 @@ def search_page(
         detail={"results": [r["person_id"] for r in results]},
     )
     db.commit()
-    return _search_page(request, nhs_number=nhs_number, results=results, searched=True)
+    return _search_page(request, nhs_number=nhs_number, results=results, searched="nhs_number")
+
+
+def _details_search(
+    request: Request, db: Session, user: CurrentUser, typed: dict[str, str]
+) -> Response:
+    """The search by family name and date of birth (see :mod:`.search`)."""
+    found = details_search(
+        typed["family_name"],
+        typed["given_name"],
+        typed["dob-day"],
+        typed["dob-month"],
+        typed["dob-year"],
+        today=current_time(request.app).astimezone(UK_TIME).date(),
+    )
+    if isinstance(found, list):
+        return _search_page(request, details=typed, details_errors=found, status_code=400)
+    matches = _reader(request).persons_with_details(
+        found.family_name, found.date_of_birth, found.given_name
+    )
+    # Too many to check one by one: nobody is listed, whatever the relationships.
+    too_many = len(matches) > DETAILS_LIMIT
+    results = [] if too_many else _search_results(request, db, user, matches)
+    audit.append(
+        db,
+        actor=user.username,
+        action="record.search",
+        object_type="demographics",
+        object_id=f"{found.family_name[:NAME_MAX]} {found.date_of_birth.isoformat()}",
+        detail={
+            "given_name": found.given_name,
+            "results": [r["person_id"] for r in results],
+            "too_many": too_many,
+        },
+    )
+    db.commit()
+    return _search_page(
+        request, details=typed, too_many=too_many, results=results, searched="details"
+    )
 
 
 @router.post("/records/break-glass", include_in_schema=False)
