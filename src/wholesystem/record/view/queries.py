@@ -403,22 +403,29 @@ class LakeReader:
         """Person ids whose chosen details, or any partner's recorded ones, have this date
         of birth and family name (and a given name that starts so), compared without case,
         accents, spaces or punctuation; at most ``limit`` + 1, so a caller can tell there
-        were more than ``limit``."""
-        found: set[str] = set()
-        for table in ("person", "source_record"):
+        were more than ``limit``. The two tables are read side by side."""
+        where = f"date_of_birth = ? AND {_NAME_KEY.format('family_name')} = {_NAME_KEY.format('?')}"
+        params: list[Any] = [date_of_birth, family_name]
+        if given_name:
+            where += f" AND starts_with({_NAME_KEY.format('given_name')}, {_NAME_KEY.format('?')})"
+            params.append(given_name)
+
+        def matches(table: str) -> list[str]:
             literal = self._path_literal(table)
             if literal is None:
-                continue
+                return []
             sql = (
                 f"SELECT DISTINCT person_id FROM read_parquet({literal}) "
-                f"WHERE date_of_birth = ? AND {_NAME_KEY.format('family_name')} = "
-                f"{_NAME_KEY.format('?')} AND (? IS NULL OR starts_with("
-                f"{_NAME_KEY.format('given_name')}, {_NAME_KEY.format('?')})) "
-                f"ORDER BY person_id LIMIT {int(limit) + 1}"
+                f"WHERE {where} ORDER BY person_id LIMIT {int(limit) + 1}"
             )
-            params = [date_of_birth, family_name, given_name, given_name]
-            found.update(r[0] for r in self._connection().execute(sql, params).fetchall())
-        return sorted(found)[: limit + 1]
+            return [r[0] for r in self._connection().execute(sql, params).fetchall()]
+
+        tables = ("person", "source_record")
+        if self._pool is None:
+            found = [matches(t) for t in tables]
+        else:
+            found = [f.result() for f in [self._pool.submit(matches, t) for t in tables]]
+        return sorted(set(found[0]) | set(found[1]))[: limit + 1]
 
     def person_ids(self) -> list[str]:
         """Every person id (benchmarks pick from these)."""
