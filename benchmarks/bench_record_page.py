@@ -117,8 +117,8 @@ def build_lake(root: Path, people: int) -> None:
         "person": f"""
             SELECT {_pid("i")} AS person_id,
                    '9' || lpad(CAST(i AS VARCHAR), 9, '0') AS nhs_number,
-                   'Given' || {_letters('i % 997')} AS given_name,
-                   'Family' || {_letters('i % 1499')} AS family_name,
+                   'Given' || {_letters("i % 997")} AS given_name,
+                   'Family' || {_letters("i % 1499")} AS family_name,
                    DATE '1930-01-01' + CAST({_h("i", 1)} % 30000 AS INTEGER) AS date_of_birth,
                    CASE WHEN i % 2 = 0 THEN 'F' ELSE 'M' END AS sex,
                    'TS' || CAST(i % 30 AS VARCHAR) || ' 1AA' AS postcode,
@@ -136,8 +136,8 @@ def build_lake(root: Path, people: int) -> None:
                    CASE WHEN k = 0 THEN 'gp_patients' ELSE 'apc' END AS dataset,
                    'L' || CAST(i AS VARCHAR) AS local_patient_id,
                    '9' || lpad(CAST(i AS VARCHAR), 9, '0') AS nhs_number,
-                   'Given' || {_letters('i % 997')} AS given_name,
-                   'Family' || {_letters('i % 1499')} AS family_name,
+                   'Given' || {_letters("i % 997")} AS given_name,
+                   'Family' || {_letters("i % 1499")} AS family_name,
                    DATE '1930-01-01' + CAST({_h("i", 1)} % 30000 + k AS INTEGER)
                      AS date_of_birth,
                    'F' AS sex, 'TS1 1AA' AS postcode
