@@ -98,7 +98,7 @@ def _pid(expr: str) -> str:
 
 def _letters(expr: str) -> str:
     """``expr`` (under 17,576) as three capital letters: names hold no digits."""
-    return "".join(f"chr(65 + CAST(({expr}) // {26**k} AS INTEGER) % 26)" for k in (2, 1, 0))
+    return " || ".join(f"chr(65 + CAST(({expr}) // {26**k} AS INTEGER) % 26)" for k in (2, 1, 0))
 
 
 def _h(expr: str, salt: int) -> str:
