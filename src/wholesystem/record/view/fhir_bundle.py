@@ -50,6 +50,7 @@ __all__ = [
     "everything_bundle",
     "fhir_system",
     "operation_outcome",
+    "patient_resource",
 ]
 
 FHIR_CONTENT_TYPE = "application/fhir+json"
@@ -150,7 +151,8 @@ def _number(value: Decimal) -> int | float:
     return float(normal)
 
 
-def _patient(record: JoinedRecord, names: Mapping[str, str]) -> dict[str, Any]:
+def patient_resource(record: JoinedRecord, names: Mapping[str, str]) -> dict[str, Any]:
+    """The person as a FHIR ``Patient`` (UK Core NHS number; partners' local ids)."""
     demo = record.demographics
     patient: dict[str, Any] = {
         "resourceType": "Patient",
@@ -371,7 +373,7 @@ def everything_bundle(
     ``{base_url}/{type}/{id}``.
     """
     names = org_names or {}
-    patient = _patient(record, names)
+    patient = patient_resource(record, names)
     subject = {"reference": f"Patient/{patient['id']}"}
     resources: list[dict[str, Any]] = [patient]
     resources += [

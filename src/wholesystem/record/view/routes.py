@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -53,7 +54,9 @@ from wholesystem.record.view.fhir_bundle import (
     FHIR_CONTENT_TYPE,
     everything_bundle,
     operation_outcome,
+    patient_resource,
 )
+from wholesystem.record.view.fhir_search import patient_query, patient_searchset
 from wholesystem.record.view.presenters import (
     TIMELINE_CSV_COLUMNS,
     care_package_rows,
@@ -606,14 +609,97 @@ def record_api(request: Request, person_id: str, db: Db, user: Carer) -> JSONRes
     )
 
 
+def _fhir_error(code: str, diagnostics: str, status_code: int) -> JSONResponse:
+    return JSONResponse(
+        operation_outcome(code, diagnostics), status_code=status_code, media_type=FHIR_CONTENT_TYPE
+    )
+
+
+FhirParam = Annotated[str | None, Query(max_length=NAME_MAX * 2)]
+
+
+@router.get("/fhir/Patient", tags=["fhir"])
+def fhir_patient_search(
+    request: Request,
+    db: Db,
+    user: Carer,
+    identifier: FhirParam = None,
+    family: FhirParam = None,
+    given: FhirParam = None,
+    birthdate: FhirParam = None,
+) -> Response:
+    """FHIR R4 Patient search by ``identifier`` (an NHS number) or by ``family`` and
+    ``birthdate`` (``given`` narrows it): a searchset Bundle of the people you have a care
+    relationship with; anyone else is left out as if they did not exist. Audited."""
+    given_params = {"identifier": identifier, "family": family, "given": given}
+    given_params["birthdate"] = birthdate
+    params = {k: v for k, v in given_params.items() if v is not None}
+    now = current_time(request.app)
+    try:
+        query = patient_query(params, today=now.astimezone(UK_TIME).date())
+    except ValueError as exc:
+        return _fhir_error("invalid", str(exc), 400)
+    reader = _reader(request)
+    candidates: list[str] = []
+    if not query.nobody:
+        sets = []
+        if query.nhs_number:
+            sets.append(set(reader.persons_with_nhs_number(query.nhs_number)))
+        if query.details:
+            d = query.details
+            found = reader.persons_with_details(d.family_name, d.date_of_birth, d.given_name)
+            if len(found) > DETAILS_LIMIT:
+                return _fhir_error(
+                    "too-costly",
+                    f"more than {DETAILS_LIMIT} people match: add given, or search by identifier",
+                    400,
+                )
+            sets.append(set(found))
+        candidates = sorted(set.intersection(*sets))
+    names = _org_names(db)
+    patients = []
+    for person_id in candidates:
+        rows = reader.record_rows(person_id)
+        decision = decide_access(db, user, context_from_rows(rows, today=now.date()), now=now)
+        if rows.person is not None and decision.allowed and decision.basis is not None:
+            patients.append(patient_resource(_record(rows, now.date()), names))
+    audit.append(
+        db,
+        actor=user.username,
+        action="record.search",
+        object_type="fhir_patient",
+        object_id=urlencode(params)[:200],
+        detail={"results": [p["id"] for p in patients]},
+    )
+    db.commit()
+    bundle = patient_searchset(
+        patients,
+        base_url=str(request.base_url).rstrip("/") + "/fhir",
+        query=urlencode(params),
+        timestamp=now,
+    )
+    return JSONResponse(bundle, media_type=FHIR_CONTENT_TYPE)
+
+
+@router.get("/fhir/Patient/{person_id}", tags=["fhir"])
+def fhir_patient_read(request: Request, person_id: str, db: Db, user: Carer) -> Response:
+    """FHIR R4 Patient read: the person's demographics (404 unless you have a care
+    relationship, the same as for nobody). Audited as a view."""
+    allowed = _allowed_rows(request, db, user, person_id, "fhir_patient")
+    if allowed is None:
+        return _fhir_error("not-found", NOT_FOUND, 404)
+    rows, decision = allowed
+    record = _record(rows, current_time(request.app).date())
+    _audit_view(db, user, person_id, decision, "fhir_patient")
+    return JSONResponse(patient_resource(record, _org_names(db)), media_type=FHIR_CONTENT_TYPE)
+
+
 @router.get("/fhir/Patient/{person_id}/$everything", tags=["fhir"])
 def fhir_everything(request: Request, person_id: str, db: Db, user: Carer) -> Response:
     """FHIR R4 ``Patient/$everything``: a searchset Bundle of the person's record."""
     allowed = _allowed_rows(request, db, user, person_id, "fhir")
     if allowed is None:
-        return JSONResponse(
-            operation_outcome("not-found", NOT_FOUND), status_code=404, media_type=FHIR_CONTENT_TYPE
-        )
+        return _fhir_error("not-found", NOT_FOUND, 404)
     rows, decision = allowed
     now = current_time(request.app)
     record = _record(rows, now.date())

@@ -1,0 +1,113 @@
+"""FHIR R4 Patient search: what a query asks for, and the searchset Bundle it answers.
+
+A partner's system finds a person the way a FHIR client does, ``GET /fhir/Patient?...``:
+
+* ``identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919`` (the system may be left
+  out; another system matches nobody, as FHIR token search does);
+* ``family`` with ``birthdate`` (a whole date, ``YYYY-MM-DD``, optionally ``eq``), and
+  ``given`` to narrow it: the family name is matched whole and the given name by its
+  first letters, both without case, accents, spaces or punctuation (a prefix family
+  search would let a client trawl the index);
+* both: the people who match both.
+
+Only the people the client has a care relationship with are listed; that is the route's
+business, as is the audit. This module is plain functions over plain data.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from wholesystem.record.validate import nhs_number_problem, normalise_nhs_number
+from wholesystem.record.view.fhir_bundle import NHS_NUMBER_SYSTEM
+from wholesystem.record.view.search import DetailsSearch, details_search
+
+__all__ = ["SEARCH_PARAMETERS", "PatientQuery", "patient_query", "patient_searchset"]
+
+SEARCH_PARAMETERS = ("identifier", "family", "given", "birthdate")
+_BIRTHDATE = re.compile(r"^(?:eq)?(\d{4})-(\d{2})-(\d{2})$")
+_NAMESPACE = uuid.UUID("6f1c2b8e-3d4a-4b5c-9e7f-0a1b2c3d4e5f")
+
+
+@dataclass(frozen=True)
+class PatientQuery:
+    """What a search asks for; ``nobody``: it can match no one (another identifier system)."""
+
+    nhs_number: str | None = None
+    details: DetailsSearch | None = None
+    nobody: bool = False
+
+
+def _identifier(token: str) -> str | PatientQuery:
+    """The NHS number of an ``identifier`` token, or a query that matches nobody."""
+    system, bar, value = token.rpartition("|")
+    if bar and system and system != NHS_NUMBER_SYSTEM:
+        return PatientQuery(nobody=True)
+    problem = nhs_number_problem(value)
+    digits = normalise_nhs_number(value)
+    if problem is not None or digits is None:
+        raise ValueError(f"identifier: {value!r} is not a valid NHS number (ten digits, mod 11)")
+    return digits
+
+
+def patient_query(params: Mapping[str, str], *, today: date) -> PatientQuery:
+    """The query ``params`` describe; ValueError saying what is wrong with them."""
+    identifier = params.get("identifier", "").strip()
+    family, given = params.get("family", "").strip(), params.get("given", "").strip()
+    birthdate = params.get("birthdate", "").strip()
+    if not identifier and not (family and birthdate):
+        raise ValueError(
+            "search by identifier (an NHS number), or by family and birthdate together"
+        )
+    nhs_number = None
+    if identifier:
+        found = _identifier(identifier)
+        if isinstance(found, PatientQuery):
+            return found
+        nhs_number = found
+    details = None
+    if family or birthdate or given:
+        if not (family and birthdate):
+            raise ValueError("family and birthdate go together")
+        match = _BIRTHDATE.match(birthdate)
+        if match is None:
+            raise ValueError("birthdate: give a whole date, YYYY-MM-DD (eq or no prefix)")
+        year, month, day = match.groups()
+        searched = details_search(family, given, day, month, year, today=today)
+        if isinstance(searched, list):
+            raise ValueError("; ".join(e.text for e in searched))
+        details = searched
+    return PatientQuery(nhs_number, details)
+
+
+def patient_searchset(
+    patients: list[dict[str, Any]],
+    *,
+    base_url: str,
+    query: str,
+    timestamp: datetime,
+) -> dict[str, Any]:
+    """A ``searchset`` Bundle of ``patients`` (Patient resources), each a match."""
+    base = base_url.rstrip("/")
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid5(_NAMESPACE, f"search|{query}|{timestamp.isoformat()}")),
+        "meta": {"lastUpdated": timestamp.isoformat()},
+        "type": "searchset",
+        "timestamp": timestamp.isoformat(),
+        "total": len(patients),
+        "link": [{"relation": "self", "url": f"{base}/Patient?{query}"}],
+        "entry": [
+            {
+                "fullUrl": f"{base}/Patient/{p['id']}",
+                "resource": p,
+                "search": {"mode": "match"},
+            }
+            for p in patients
+        ],
+    }
