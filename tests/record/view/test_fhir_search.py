@@ -60,6 +60,14 @@ def test_what_is_refused(params: dict[str, str], message: str) -> None:
         patient_query(params, today=TODAY)
 
 
+def test_errors_name_the_parameters_as_the_caller_does() -> None:
+    labels = {"identifier": "nhs_number", "family": "family_name", "birthdate": "date_of_birth"}
+    with pytest.raises(ValueError, match=r"^family_name and date_of_birth go together$"):
+        patient_query({"identifier": "9434765919", "family": "X"}, today=TODAY, labels=labels)
+    with pytest.raises(ValueError, match=r"^nhs_number: '1' is not a valid NHS number"):
+        patient_query({"identifier": "1"}, today=TODAY, labels=labels)
+
+
 def test_a_searchset_lists_each_patient_as_a_match() -> None:
     at = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
     bundle = patient_searchset(

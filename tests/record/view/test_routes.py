@@ -143,7 +143,12 @@ def test_roles_without_identifiable_access_get_403_on_every_view(
     sign_in: SignIn, audit_rows: Audit, username: str
 ) -> None:
     client = sign_in(username)
-    searches = ["/records", f"/records?nhs_number={ADA_NHS}", f"/fhir/Patient?identifier={ADA_NHS}"]
+    searches = [
+        "/records",
+        f"/records?nhs_number={ADA_NHS}",
+        f"/fhir/Patient?identifier={ADA_NHS}",
+        f"/api/v1/records?nhs_number={ADA_NHS}",
+    ]
     for path in [*_views(ADA).values(), *searches]:
         assert client.get(path).status_code == 403, path
     token = csrf_from(client.get("/").text)
@@ -453,6 +458,42 @@ def test_fhir_patient_search_explains_a_bad_query(
     assert outcome["resourceType"] == "OperationOutcome"
     assert outcome["issue"][0]["code"] == "invalid"
     assert message in outcome["issue"][0]["diagnostics"]
+
+
+def test_json_search_finds_only_people_in_a_relationship(
+    sign_in: SignIn, audit_rows: Audit
+) -> None:
+    client = sign_in("carer")
+    response = client.get(f"/api/v1/records?nhs_number={ADA_NHS}")
+    assert response.status_code == 200
+    assert response.json() == {
+        "results": [
+            {
+                "person_id": ADA,
+                "nhs_number": ADA_NHS,
+                "given_name": "Ada",
+                "family_name": "Lovelace",
+                "date_of_birth": "1950-03-01",
+                "practice_code": "A00001",
+                "basis": "registered_practice",
+                "break_glass_expires_at": None,
+            }
+        ]
+    }
+    by_details = client.get("/api/v1/records?family_name=LOVELACE&date_of_birth=1950-01-03")
+    assert [r["person_id"] for r in by_details.json()["results"]] == [ADA]
+    assert client.get(f"/api/v1/records?nhs_number={CAT_NHS}").json() == {"results": []}
+    bad = client.get("/api/v1/records?family_name=Lovelace")
+    assert bad.status_code == 400
+    assert bad.json()["detail"] == (
+        "search by nhs_number (an NHS number), or by family_name and date_of_birth together"
+    )
+    searches = audit_rows("record.search")
+    assert [(s.object_type, s.detail["results"]) for s in searches] == [
+        ("api", [ADA]),
+        ("api", [ADA]),
+        ("api", []),
+    ]
 
 
 def test_fhir_patient_read(sign_in: SignIn, audit_rows: Audit) -> None:

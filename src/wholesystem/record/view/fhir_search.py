@@ -43,7 +43,7 @@ class PatientQuery:
     nobody: bool = False
 
 
-def _identifier(token: str) -> str | PatientQuery:
+def _identifier(token: str, label: str) -> str | PatientQuery:
     """The NHS number of an ``identifier`` token, or a query that matches nobody."""
     system, bar, value = token.rpartition("|")
     if bar and system and system != NHS_NUMBER_SYSTEM:
@@ -51,32 +51,37 @@ def _identifier(token: str) -> str | PatientQuery:
     problem = nhs_number_problem(value)
     digits = normalise_nhs_number(value)
     if problem is not None or digits is None:
-        raise ValueError(f"identifier: {value!r} is not a valid NHS number (ten digits, mod 11)")
+        raise ValueError(f"{label}: {value!r} is not a valid NHS number (ten digits, mod 11)")
     return digits
 
 
-def patient_query(params: Mapping[str, str], *, today: date) -> PatientQuery:
-    """The query ``params`` describe; ValueError saying what is wrong with them."""
+def patient_query(
+    params: Mapping[str, str], *, today: date, labels: Mapping[str, str] | None = None
+) -> PatientQuery:
+    """The query ``params`` describe; ValueError saying what is wrong with them, naming
+    each parameter as ``labels`` does (another API's names for the same search)."""
+    name = {p: p for p in SEARCH_PARAMETERS} | dict(labels or {})
     identifier = params.get("identifier", "").strip()
     family, given = params.get("family", "").strip(), params.get("given", "").strip()
     birthdate = params.get("birthdate", "").strip()
     if not identifier and not (family and birthdate):
         raise ValueError(
-            "search by identifier (an NHS number), or by family and birthdate together"
+            f"search by {name['identifier']} (an NHS number), or by {name['family']} and "
+            f"{name['birthdate']} together"
         )
     nhs_number = None
     if identifier:
-        found = _identifier(identifier)
+        found = _identifier(identifier, name["identifier"])
         if isinstance(found, PatientQuery):
             return found
         nhs_number = found
     details = None
     if family or birthdate or given:
         if not (family and birthdate):
-            raise ValueError("family and birthdate go together")
+            raise ValueError(f"{name['family']} and {name['birthdate']} go together")
         match = _BIRTHDATE.match(birthdate)
         if match is None:
-            raise ValueError("birthdate: give a whole date, YYYY-MM-DD (eq or no prefix)")
+            raise ValueError(f"{name['birthdate']}: give a whole date, YYYY-MM-DD")
         year, month, day = match.groups()
         searched = details_search(family, given, day, month, year, today=today)
         if isinstance(searched, list):

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from wholesystem.access.relationships import AccessDecision
 from wholesystem.record.view.assemble import (
     SETTING_LABELS,
     SETTINGS,
@@ -37,6 +38,7 @@ __all__ = [
     "observation_rows",
     "pseudonymised_json",
     "record_json",
+    "search_json",
     "setting_items",
     "timeline_csv_rows",
     "timeline_rows",
@@ -430,4 +432,23 @@ def details_form(values: Mapping[str, str], errors: Sequence[FieldError]) -> dic
             }
             for part in DATE_PARTS
         ],
+    }
+
+
+def search_json(
+    person: Mapping[str, Any], person_id: str, decision: AccessDecision
+) -> dict[str, Any]:
+    """One person an API search found, as JSON: who, and on what basis you may see them."""
+    born = person.get("date_of_birth")
+    return {
+        "person_id": person_id,
+        "nhs_number": person.get("nhs_number"),
+        "given_name": person.get("given_name"),
+        "family_name": person.get("family_name"),
+        "date_of_birth": born.isoformat() if isinstance(born, date) else None,
+        "practice_code": person.get("practice_code"),
+        "basis": decision.basis.value if decision.basis else None,
+        "break_glass_expires_at": decision.break_glass_expires_at.isoformat()
+        if decision.break_glass_expires_at
+        else None,
     }

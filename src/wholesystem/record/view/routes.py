@@ -69,6 +69,7 @@ from wholesystem.record.view.presenters import (
     observation_rows,
     pseudonymised_json,
     record_json,
+    search_json,
     setting_items,
     timeline_csv_rows,
     timeline_rows,
@@ -220,24 +221,34 @@ def _crumbs(*tail: Crumb) -> tuple[Crumb, ...]:
 # ---------------------------------------------------------------------------- search
 
 
+def _visible(
+    request: Request, db: Session, user: CurrentUser, person_ids: list[str], *, whole: bool = False
+) -> list[tuple[RecordRows, AccessDecision]]:
+    """Of ``person_ids``, those ``user`` may see: their rows (what an access decision
+    needs, or the ``whole`` record) and the decision."""
+    reader = _reader(request)
+    now = current_time(request.app)
+    found = []
+    for person_id in person_ids:
+        rows = reader.record_rows(person_id) if whole else reader.context_rows(person_id)
+        decision = decide_access(db, user, context_from_rows(rows, today=now.date()), now=now)
+        if rows.person is not None and decision.allowed and decision.basis is not None:
+            found.append((rows, decision))
+    return found
+
+
 def _search_results(
     request: Request, db: Session, user: CurrentUser, person_ids: list[str]
 ) -> list[dict[str, Any]]:
     """Of ``person_ids``, those ``user`` may see, as the results table shows them."""
-    reader = _reader(request)
-    now = current_time(request.app)
     names = _org_names(db)
     found = []
-    for person_id in person_ids:
-        rows = reader.context_rows(person_id)
-        decision = decide_access(db, user, context_from_rows(rows, today=now.date()), now=now)
-        if rows.person is None or not decision.allowed or decision.basis is None:
-            continue
-        person = rows.person
+    for rows, decision in _visible(request, db, user, person_ids):
+        person = rows.person or {}
         practice = person.get("practice_code")
         found.append(
             {
-                "person_id": person_id,
+                "person_id": rows.person_id,
                 "name": " ".join(
                     p
                     for p in (person.get("given_name"), (person.get("family_name") or "").upper())
@@ -249,11 +260,30 @@ def _search_results(
                 "practice": f"{names.get(practice, practice)} ({practice})"
                 if practice
                 else "Not registered",
-                "basis": decision.basis.label,
+                "basis": decision.basis.label if decision.basis else "",
                 "break_glass": decision.basis is Basis.break_glass,
             }
         )
     return found
+
+
+def _audit_search(
+    db: Session,
+    user: CurrentUser,
+    object_type: str,
+    object_id: str,
+    results: list[str],
+    **extra: Any,
+) -> None:
+    audit.append(
+        db,
+        actor=user.username,
+        action="record.search",
+        object_type=object_type,
+        object_id=object_id[:200],
+        detail={**extra, "results": results},
+    )
+    db.commit()
 
 
 def _search_page(
@@ -308,6 +338,7 @@ def _nhs_number_error(text: str) -> str | None:
 
 
 Detail = Annotated[str | None, Query(max_length=NAME_MAX * 2)]
+FhirParam = Detail  # an API search parameter
 
 
 @router.get("/records", response_class=HTMLResponse, include_in_schema=False)
@@ -335,15 +366,7 @@ def search_page(
         return _search_page(request, nhs_number=nhs_number, error=error, status_code=400)
     digits = normalise_nhs_number(nhs_number) or ""
     results = _search_results(request, db, user, _reader(request).persons_with_nhs_number(digits))
-    audit.append(
-        db,
-        actor=user.username,
-        action="record.search",
-        object_type="nhs_number",
-        object_id=digits,
-        detail={"results": [r["person_id"] for r in results]},
-    )
-    db.commit()
+    _audit_search(db, user, "nhs_number", digits, [r["person_id"] for r in results])
     return _search_page(request, nhs_number=nhs_number, results=results, searched="nhs_number")
 
 
@@ -367,19 +390,15 @@ def _details_search(
     # Too many to check one by one: nobody is listed, whatever the relationships.
     too_many = len(matches) > DETAILS_LIMIT
     results = [] if too_many else _search_results(request, db, user, matches)
-    audit.append(
+    _audit_search(
         db,
-        actor=user.username,
-        action="record.search",
-        object_type="demographics",
-        object_id=f"{found.family_name[:NAME_MAX]} {found.date_of_birth.isoformat()}",
-        detail={
-            "given_name": found.given_name,
-            "results": [r["person_id"] for r in results],
-            "too_many": too_many,
-        },
+        user,
+        "demographics",
+        f"{found.family_name[:NAME_MAX]} {found.date_of_birth.isoformat()}",
+        [r["person_id"] for r in results],
+        given_name=found.given_name,
+        too_many=too_many,
     )
-    db.commit()
     return _search_page(
         request, details=typed, too_many=too_many, results=results, searched="details"
     )
@@ -591,6 +610,43 @@ def timeline_csv(
     )
 
 
+# The JSON search's parameters, by the FHIR search's names for them.
+_JSON_SEARCH_NAMES = {
+    "identifier": "nhs_number",
+    "family": "family_name",
+    "given": "given_name",
+    "birthdate": "date_of_birth",
+}
+
+
+@router.get("/api/v1/records", tags=["records"])
+def records_search_api(
+    request: Request,
+    db: Db,
+    user: Carer,
+    nhs_number: FhirParam = None,
+    family_name: FhirParam = None,
+    given_name: FhirParam = None,
+    date_of_birth: FhirParam = None,
+) -> JSONResponse:
+    """Find people by ``nhs_number``, or by ``family_name`` and ``date_of_birth``
+    (YYYY-MM-DD; ``given_name``'s first letters narrow it), as the page does: only people
+    you have a care relationship with are listed, each with the basis. Audited."""
+    typed = {"identifier": nhs_number, "family": family_name, "given": given_name}
+    typed["birthdate"] = date_of_birth
+    params = {k: v for k, v in typed.items() if v is not None}
+    try:
+        candidates = _api_candidates(request, params, _JSON_SEARCH_NAMES)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    results = [
+        search_json(rows.person or {}, rows.person_id, decision)
+        for rows, decision in _visible(request, db, user, candidates)
+    ]
+    _audit_search(db, user, "api", urlencode(params), [r["person_id"] for r in results])
+    return JSONResponse({"results": results})
+
+
 @router.get("/api/v1/records/{person_id}", tags=["records"])
 def record_api(request: Request, person_id: str, db: Db, user: Carer) -> JSONResponse:
     """One person's joined-up record as JSON (404 unless you have a care relationship)."""
@@ -615,9 +671,6 @@ def _fhir_error(code: str, diagnostics: str, status_code: int) -> JSONResponse:
     )
 
 
-FhirParam = Annotated[str | None, Query(max_length=NAME_MAX * 2)]
-
-
 @router.get("/fhir/Patient", tags=["fhir"])
 def fhir_patient_search(
     request: Request,
@@ -636,42 +689,16 @@ def fhir_patient_search(
     params = {k: v for k, v in given_params.items() if v is not None}
     now = current_time(request.app)
     try:
-        query = patient_query(params, today=now.astimezone(UK_TIME).date())
+        candidates = _api_candidates(request, params)
     except ValueError as exc:
-        return _fhir_error("invalid", str(exc), 400)
-    reader = _reader(request)
-    candidates: list[str] = []
-    if not query.nobody:
-        sets = []
-        if query.nhs_number:
-            sets.append(set(reader.persons_with_nhs_number(query.nhs_number)))
-        if query.details:
-            d = query.details
-            found = reader.persons_with_details(d.family_name, d.date_of_birth, d.given_name)
-            if len(found) > DETAILS_LIMIT:
-                return _fhir_error(
-                    "too-costly",
-                    f"more than {DETAILS_LIMIT} people match: add given, or search by identifier",
-                    400,
-                )
-            sets.append(set(found))
-        candidates = sorted(set.intersection(*sets))
+        code = "too-costly" if isinstance(exc, _TooMany) else "invalid"
+        return _fhir_error(code, str(exc), 400)
     names = _org_names(db)
-    patients = []
-    for person_id in candidates:
-        rows = reader.record_rows(person_id)
-        decision = decide_access(db, user, context_from_rows(rows, today=now.date()), now=now)
-        if rows.person is not None and decision.allowed and decision.basis is not None:
-            patients.append(patient_resource(_record(rows, now.date()), names))
-    audit.append(
-        db,
-        actor=user.username,
-        action="record.search",
-        object_type="fhir_patient",
-        object_id=urlencode(params)[:200],
-        detail={"results": [p["id"] for p in patients]},
-    )
-    db.commit()
+    patients = [
+        patient_resource(_record(rows, now.date()), names)
+        for rows, _ in _visible(request, db, user, candidates, whole=True)
+    ]
+    _audit_search(db, user, "fhir_patient", urlencode(params), [p["id"] for p in patients])
     bundle = patient_searchset(
         patients,
         base_url=str(request.base_url).rstrip("/") + "/fhir",
@@ -679,6 +706,35 @@ def fhir_patient_search(
         timestamp=now,
     )
     return JSONResponse(bundle, media_type=FHIR_CONTENT_TYPE)
+
+
+class _TooMany(ValueError):
+    """More people match a search by details than are looked at one by one."""
+
+
+def _api_candidates(
+    request: Request, params: dict[str, str], labels: dict[str, str] | None = None
+) -> list[str]:
+    """The people an API search (FHIR parameter names; ``labels``: the names its errors
+    use) matches, before anyone's access is checked; ValueError (:class:`_TooMany`)
+    saying what is wrong with it."""
+    today = current_time(request.app).astimezone(UK_TIME).date()
+    query = patient_query(params, today=today, labels=labels)
+    if query.nobody:
+        return []
+    reader = _reader(request)
+    sets = []
+    if query.nhs_number:
+        sets.append(set(reader.persons_with_nhs_number(query.nhs_number)))
+    if query.details:
+        d = query.details
+        found = reader.persons_with_details(d.family_name, d.date_of_birth, d.given_name)
+        if len(found) > DETAILS_LIMIT:
+            raise _TooMany(
+                f"more than {DETAILS_LIMIT} people match: add given, or search by identifier"
+            )
+        sets.append(set(found))
+    return sorted(set.intersection(*sets))
 
 
 @router.get("/fhir/Patient/{person_id}", tags=["fhir"])
