@@ -51,6 +51,7 @@ __all__ = [
     "fhir_system",
     "operation_outcome",
     "patient_resource",
+    "searchset",
 ]
 
 FHIR_CONTENT_TYPE = "application/fhir+json"
@@ -386,6 +387,25 @@ def everything_bundle(
     resources += [_medication(m, subject) for m in record.medication_records]
     resources += [_allergy(a, subject) for a in record.allergies]
     resources += [_episode(p, subject, names) for p in record.care_packages]
+    return searchset(
+        resources,
+        base_url=base_url,
+        self_path=f"Patient/{patient['id']}/$everything",
+        key=f"everything|{record.person_id}",
+        timestamp=timestamp,
+    )
+
+
+def searchset(
+    resources: list[dict[str, Any]],
+    *,
+    base_url: str,
+    self_path: str,
+    key: str,
+    timestamp: datetime,
+) -> dict[str, Any]:
+    """A ``searchset`` Bundle of ``resources``, each a match with an absolute ``fullUrl``
+    (``{base_url}/{type}/{id}``); its id a name-based UUID of ``key`` and ``timestamp``."""
     base = base_url.rstrip("/")
     entries = [
         {
@@ -397,12 +417,12 @@ def everything_bundle(
     ]
     return {
         "resourceType": "Bundle",
-        "id": str(uuid.uuid5(_NAMESPACE, f"everything|{record.person_id}|{timestamp.isoformat()}")),
+        "id": str(uuid.uuid5(_NAMESPACE, f"{key}|{timestamp.isoformat()}")),
         "meta": {"lastUpdated": timestamp.isoformat()},
         "type": "searchset",
         "timestamp": timestamp.isoformat(),
         "total": len(entries),
-        "link": [{"relation": "self", "url": f"{base}/Patient/{patient['id']}/$everything"}],
+        "link": [{"relation": "self", "url": f"{base}/{self_path}"}],
         "entry": entries,
     }
 

@@ -17,21 +17,19 @@ business, as is the audit. This module is plain functions over plain data.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from wholesystem.record.validate import nhs_number_problem, normalise_nhs_number
-from wholesystem.record.view.fhir_bundle import NHS_NUMBER_SYSTEM
+from wholesystem.record.view.fhir_bundle import NHS_NUMBER_SYSTEM, searchset
 from wholesystem.record.view.search import DetailsSearch, details_search
 
 __all__ = ["SEARCH_PARAMETERS", "PatientQuery", "patient_query", "patient_searchset"]
 
 SEARCH_PARAMETERS = ("identifier", "family", "given", "birthdate")
 _BIRTHDATE = re.compile(r"^(?:eq)?(\d{4})-(\d{2})-(\d{2})$")
-_NAMESPACE = uuid.UUID("6f1c2b8e-3d4a-4b5c-9e7f-0a1b2c3d4e5f")
 
 
 @dataclass(frozen=True)
@@ -98,21 +96,10 @@ def patient_searchset(
     timestamp: datetime,
 ) -> dict[str, Any]:
     """A ``searchset`` Bundle of ``patients`` (Patient resources), each a match."""
-    base = base_url.rstrip("/")
-    return {
-        "resourceType": "Bundle",
-        "id": str(uuid.uuid5(_NAMESPACE, f"search|{query}|{timestamp.isoformat()}")),
-        "meta": {"lastUpdated": timestamp.isoformat()},
-        "type": "searchset",
-        "timestamp": timestamp.isoformat(),
-        "total": len(patients),
-        "link": [{"relation": "self", "url": f"{base}/Patient?{query}"}],
-        "entry": [
-            {
-                "fullUrl": f"{base}/Patient/{p['id']}",
-                "resource": p,
-                "search": {"mode": "match"},
-            }
-            for p in patients
-        ],
-    }
+    return searchset(
+        patients,
+        base_url=base_url,
+        self_path=f"Patient?{query}",
+        key=f"search|{query}",
+        timestamp=timestamp,
+    )

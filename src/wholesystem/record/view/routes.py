@@ -610,6 +610,11 @@ def timeline_csv(
     )
 
 
+def _given(**values: str | None) -> dict[str, str]:
+    """The search parameters given (FHIR names)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
 # The JSON search's parameters, by the FHIR search's names for them.
 _JSON_SEARCH_NAMES = {
     "identifier": "nhs_number",
@@ -632,9 +637,8 @@ def records_search_api(
     """Find people by ``nhs_number``, or by ``family_name`` and ``date_of_birth``
     (YYYY-MM-DD; ``given_name``'s first letters narrow it), as the page does: only people
     you have a care relationship with are listed, each with the basis. Audited."""
-    typed = {"identifier": nhs_number, "family": family_name, "given": given_name}
-    typed["birthdate"] = date_of_birth
-    params = {k: v for k, v in typed.items() if v is not None}
+    params = _given(identifier=nhs_number, family=family_name, given=given_name)
+    params |= _given(birthdate=date_of_birth)
     try:
         candidates = _api_candidates(request, params, _JSON_SEARCH_NAMES)
     except ValueError as exc:
@@ -684,9 +688,7 @@ def fhir_patient_search(
     """FHIR R4 Patient search by ``identifier`` (an NHS number) or by ``family`` and
     ``birthdate`` (``given`` narrows it): a searchset Bundle of the people you have a care
     relationship with; anyone else is left out as if they did not exist. Audited."""
-    given_params = {"identifier": identifier, "family": family, "given": given}
-    given_params["birthdate"] = birthdate
-    params = {k: v for k, v in given_params.items() if v is not None}
+    params = _given(identifier=identifier, family=family, given=given, birthdate=birthdate)
     now = current_time(request.app)
     try:
         candidates = _api_candidates(request, params)
