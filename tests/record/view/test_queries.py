@@ -164,6 +164,36 @@ def test_persons_with_nhs_number(tiny: Lake) -> None:
     assert reader.persons_with_nhs_number(UNKNOWN_NHS) == []
 
 
+def test_persons_with_details(tiny: Lake) -> None:
+    reader = LakeReader(tiny)
+    born = date(1950, 3, 1)
+    assert reader.persons_with_details("Lovelace", born) == [ADA]
+    assert reader.persons_with_details(" love-LACE ", born, "a") == [ADA]
+    assert reader.persons_with_details("lovelace", date(1950, 1, 3)) == [ADA]  # a partner's
+    assert reader.persons_with_details("Lovelace", born, "Bob") == []
+    assert reader.persons_with_details("Lovelac", born) == []  # the family name is whole
+    assert reader.persons_with_details("Chen", date(1988, 11, 30)) == [CAT]
+
+
+def test_details_compare_letters_of_every_script(tmp_path: Path) -> None:
+    rows = tiny_lake_rows()
+    born = date(1950, 3, 1)
+    # Two more people born the same day as Ada: names outside A-Z must not all look alike.
+    for pid, given, family in (("WP0000000011", "伟", "王"), ("WP0000000012", "Zoë", "Ñúñez")):
+        rows["person"].append({**rows["person"][0], "person_id": pid, "given_name": given,
+                               "family_name": family, "date_of_birth": born})  # fmt: skip
+    reader = LakeReader(Lake(write_lake(tmp_path / "lake", rows)))
+    assert reader.persons_with_details("王", born) == ["WP0000000011"]
+    assert reader.persons_with_details("李", born) == []
+    assert reader.persons_with_details("nunez", born, "zoe") == ["WP0000000012"]
+    assert reader.persons_with_details("Lovelace", born) == [ADA]
+
+
+def test_a_details_search_says_when_more_match_than_it_looks_at(tiny: Lake) -> None:
+    reader = LakeReader(tiny)
+    assert reader.persons_with_details("Lovelace", date(1950, 3, 1), limit=0) == [ADA]  # 1 > 0
+
+
 def test_pseudonym_lookup_agrees_with_the_access_function(tiny: Lake) -> None:
     reader = LakeReader(tiny)
     for person_id in (ADA, BEN, CAT, DAN):

@@ -287,9 +287,10 @@ class _TableFile:
         return rows
 
 
-# A name as the details search compares it: capitals, accents and anything but letters
-# gone (so "O'Brien", "o brien" and "OBRIEN" are one name; "Zoë" is "ZOE").
-_NAME_KEY = "regexp_replace(upper(strip_accents({})), '[^A-Z]', '', 'g')"
+# A name as the details search compares it: in capitals, without accents or anything but
+# letters (of any script: "王" stays itself), so "O'Brien", "o brien" and "OBRIEN" are one
+# name and "Zoë" is "ZOE".
+_NAME_KEY = "regexp_replace(upper(strip_accents({})), '\\PL', '', 'g')"
 DETAILS_LIMIT = 50  # people matching a details search, before anyone's access is checked
 
 
