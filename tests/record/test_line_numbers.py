@@ -127,3 +127,49 @@ def test_quarantine_and_parts_name_the_line_each_row_starts_on(
             else:
                 key = row.raw["local_patient_id"]
             assert row.line == starts[key], (row.rule, key)
+
+
+def _ingested(
+    tmp: Path, text: str, ingest: Ingest, lake: Lake
+) -> tuple[int, list[tuple[str, int]]]:
+    path = tmp / "in" / "R9C" / "csds" / "f.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(text.encode())
+    [outcome] = ingest(path).outcomes
+    assert outcome.status == "loaded", outcome.reason
+    good = parquet(
+        "SELECT local_patient_id, source_line FROM read_parquet(?) ORDER BY source_line",
+        part_path(lake, "csds", "R9C", "f.csv"),
+    )
+    return outcome.rows_read, [(str(k), int(v)) for k, v in good]
+
+
+def test_a_stray_quote_in_an_unquoted_value_keeps_true_lines(
+    tmp_path: Path, ingest: Ingest, lake: Lake
+) -> None:
+    """The reader takes a quote inside an unquoted value as text; so must the numbering."""
+    text = "\n".join([HEADER, "9434765919,L1,2024-01-01,,,", '9434765919,L"2,2024-01-01,,,', ""])
+    text += "\n9434765919,L3,2024-01-01,,,\n"
+    read, good = _ingested(tmp_path, text, ingest, lake)
+    assert read == 3
+    assert good == [("L1", 2), ('L"2', 3), ("L3", 5)]
+
+
+def test_rows_whose_lines_cannot_be_told_are_kept_all_the_same(
+    tmp_path: Path, ingest: Ingest, lake: Lake
+) -> None:
+    """A stray quote and a quoted value over two lines in one file: neither way of
+    splitting the bytes gives the reader's records, so each row keeps its record number
+    + 1 as its line; none is lost."""
+    text = "\n".join(
+        [
+            HEADER,
+            '9434765919,L"1,2024-01-01,,,',
+            "",
+            '9434765919,L2,2024-01-01,,,"two\nlines"',
+            "9434765919,L3,2024-01-01,,,",
+        ]
+    )
+    read, good = _ingested(tmp_path, text + "\n", ingest, lake)
+    assert read == 3
+    assert good == [('L"1', 2), ("L2", 3), ("L3", 4)]

@@ -187,13 +187,14 @@ class RecordLines:
     record_at: np.ndarray
 
 
-def record_lines(path: Path) -> RecordLines:
+def record_lines(path: Path, *, quoted: bool = True) -> RecordLines:
     """Number ``path``'s lines and records (see :class:`RecordLines`), chunk by chunk.
 
     A line ends at LF, or at a CR not followed by LF. A line end ends a record when an
     even number of quotes comes before it (a quote inside a quoted value is doubled, so
-    the parity tells whether the line end falls inside one). A record that holds
-    nothing, or only the CR of a CRLF, is a blank line.
+    the parity tells whether the line end falls inside one); not ``quoted``: every line
+    end does (for a file whose stray quotes the reader took as text). A record that
+    holds nothing, or only the CR of a CRLF, is a blank line.
     """
     breaks: list[np.ndarray] = []  # each record end's index among all line ends
     blanks: list[np.ndarray] = []  # whether the record it ends is blank
@@ -209,7 +210,7 @@ def record_lines(path: Path) -> RecordLines:
             after[-1] = following[0] if following else 0
             is_end = (data == _LF) | ((data == _CR) & (after != _LF))
             ends = np.flatnonzero(is_end)
-            quotes = np.flatnonzero(data == _QUOTE)
+            quotes = np.flatnonzero(data == _QUOTE) if quoted else np.zeros(0, np.int64)
             outside = ((np.searchsorted(quotes, ends) + quotes_before) & 1) == 0
             at = ends[outside]
             breaks.append(np.flatnonzero(outside) + ends_before)

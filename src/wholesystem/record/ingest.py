@@ -402,9 +402,20 @@ def _read_raw(
 
 def _record_lines(path: Path, facts: FileFacts, records: int) -> RecordLines | None:
     """Where ``path``'s ``records`` start, when they are not one a line after the header
-    (blank lines, or line ends inside quoted values); None when they are."""
+    (blank lines, or line ends inside quoted values); None when they are, or when the
+    file's bytes cannot be split into as many records as the reader read (then each row
+    keeps its record number + 1 as its line: a wrong number, never a lost row)."""
     lines = facts.lines + (0 if facts.ends_with_newline else 1)
-    return None if lines == records + 1 else record_lines(path)
+    if lines == records + 1:
+        return None
+    # A stray quote inside an unquoted value is text to the reader but flips the parity:
+    # the count of records tells which reading the reader made.
+    for quoted in (True, False):
+        found = record_lines(path, quoted=quoted)
+        if found.first_line.size == records:
+            return found
+    log.warning("%s: records and lines could not be matched; lines are record numbers", path)
+    return None
 
 
 def _line_map(
@@ -578,8 +589,8 @@ def _renumbered(
     temp = "TEMP " if temporary else ""
     con.execute(
         f"CREATE OR REPLACE {temp}VIEW {checked.relation} AS "  # noqa: S608
-        f"SELECT t.rowid + 1 AS rec, m.line AS line, t.* "
-        f"FROM {table} t JOIN {table}_map m ON m.rec = t.rowid + 1"
+        f"SELECT t.rowid + 1 AS rec, coalesce(m.line, t.rowid + 2) AS line, t.* "
+        f"FROM {table} t LEFT JOIN {table}_map m ON m.rec = t.rowid + 1"
     )
     _relined(checked.quarantined, lines)
     return checked
