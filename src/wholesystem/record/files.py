@@ -128,12 +128,12 @@ def read_facts(path: Path) -> FileFacts:
                         'not UTF-8: the file is UTF-16 (as a spreadsheet\'s "Unicode Text" '
                         "saves it); export it as CSV UTF-8 and send it again"
                     )
-                ascii = chunk.isascii()
+                is_ascii = chunk.isascii()
                 # An ASCII chunk cannot hold (part of) one; else look across the seam too.
-                if not spaces and not ascii:
+                if not spaces and not is_ascii:
                     spaces = _UNICODE_SPACES.search(last[-2:] + chunk) is not None
                 # An ASCII chunk is valid UTF-8 unless a character began before it.
-                if problem is None and not (ascii and not decoder.getstate()[0]):
+                if problem is None and not (is_ascii and not decoder.getstate()[0]):
                     # A character begun in the last chunk is decoded with this one.
                     pending = len(decoder.getstate()[0])
                     try:
