@@ -338,7 +338,7 @@ def _nhs_number_error(text: str) -> str | None:
 
 
 Detail = Annotated[str | None, Query(max_length=NAME_MAX * 2)]
-FhirParam = Detail  # an API search parameter
+SearchParam = Detail  # a search parameter of the FHIR or JSON API
 
 
 @router.get("/records", response_class=HTMLResponse, include_in_schema=False)
@@ -629,10 +629,10 @@ def records_search_api(
     request: Request,
     db: Db,
     user: Carer,
-    nhs_number: FhirParam = None,
-    family_name: FhirParam = None,
-    given_name: FhirParam = None,
-    date_of_birth: FhirParam = None,
+    nhs_number: SearchParam = None,
+    family_name: SearchParam = None,
+    given_name: SearchParam = None,
+    date_of_birth: SearchParam = None,
 ) -> JSONResponse:
     """Find people by ``nhs_number``, or by ``family_name`` and ``date_of_birth``
     (YYYY-MM-DD; ``given_name``'s first letters narrow it), as the page does: only people
@@ -680,10 +680,10 @@ def fhir_patient_search(
     request: Request,
     db: Db,
     user: Carer,
-    identifier: FhirParam = None,
-    family: FhirParam = None,
-    given: FhirParam = None,
-    birthdate: FhirParam = None,
+    identifier: SearchParam = None,
+    family: SearchParam = None,
+    given: SearchParam = None,
+    birthdate: SearchParam = None,
 ) -> Response:
     """FHIR R4 Patient search by ``identifier`` (an NHS number) or by ``family`` and
     ``birthdate`` (``given`` narrows it): a searchset Bundle of the people you have a care
