@@ -518,12 +518,16 @@ def test_roll_up_sums_the_cells_the_filters_keep(con: duckdb.DuckDBPyConnection)
 
 
 def _lists(c: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """Every list and figure the page shows."""
     return (
         report.shared_nhs_totals(c),
         report.shared_nhs_numbers(c),
         report.duplicates(c),
         report.duplicates_by_source(c),
         report.listed_record_ids(c),
+        report.summary(c),
+        report.match_rate_cells(c),
+        report.sources_and_datasets(c),
     )
 
 
@@ -552,3 +556,60 @@ def test_the_person_index_step_keeps_the_lists_working_tables(
     with lake.connect() as c:
         assert not report.load_working_tables(c, lake)
         assert not report._has(c, "lk_shared")  # worked out on first use instead
+
+
+def test_kept_tables_hold_after_an_ingest_that_only_adds_records(
+    synth_ics: Synth, tmp_path: Path
+) -> None:
+    """Records ingested since the relink are not indexed: the kept lists and the index's
+    figures still hold, and only the records not indexed are counted again. The page
+    then shows what it would have worked out afresh."""
+    lake = Lake(tmp_path / "lake")
+    shutil.copytree(synth_ics.lake.root, lake.root, symlinks=True)
+    report.write_working_tables(lake)
+    identities = lake.read_arrow(SOURCE_IDENTITY)
+    first = identities.slice(0, 1).to_pylist()[0]
+    added = [
+        {
+            **first,
+            "record_id": "NEW1:gp_events:x1:aaaaaaaaaa",
+            "source": "NEW1",
+            "dataset": "gp_events",
+            "nhs_number": None,
+        },
+        {
+            **first,
+            "record_id": "NEW1:gp_events:x2:bbbbbbbbbb",
+            "source": "NEW1",
+            "dataset": "gp_events",
+            "nhs_number": "943 476 5918",
+        },  # a wrong check digit
+        {
+            **first,
+            "record_id": "NEW1:gp_events:x3:cccccccccc",
+            "source": "NEW1",
+            "dataset": "gp_events",
+            "nhs_number": "943 476 5919",
+        },
+        {**first, "record_id": first["record_id"] + "-again", "local_patient_id": "x4"},
+    ]
+    lake.write_arrow(
+        SOURCE_IDENTITY,
+        pa.concat_tables([identities, pa.Table.from_pylist(added, identities.schema)]),
+    )
+    with lake.connect() as fresh:
+        expected = _lists(fresh)
+    summary = expected[5]
+    assert summary.not_indexed == 4
+    assert summary.source_records == identities.num_rows + 4
+    new = next(c for c in expected[6] if c.source == "NEW1")
+    assert (new.records, new.indexed, new.nhs_missing, new.nhs_invalid) == (3, 0, 1, 1)
+    with lake.connect() as kept:
+        assert report.load_working_tables(kept, lake)
+        assert _lists(kept) == expected
+    # An indexed record gone (a corrected file dropped it): the kept tables are stale.
+    lake.write_arrow(SOURCE_IDENTITY, identities.slice(1))
+    with lake.connect() as c:
+        assert not report.load_working_tables(c, lake)
+        for table in report.WORKING_TABLES.values():
+            assert not report._has(c, table)

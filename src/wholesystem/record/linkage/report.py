@@ -105,8 +105,7 @@ _NHS_DIGITS = _nhs_digits("s.nhs_number")
 
 
 def _valid(digits: str) -> str:
-    # inside CASE, so the check-digit arithmetic only sees ten-digit strings
-    return f"CASE WHEN regexp_full_match({digits}, '[0-9]{{10}}') THEN {_nhs_valid(digits)} END"
+    return _nhs_valid(digits)
 
 
 _INDEXED = f"""
@@ -114,17 +113,39 @@ _INDEXED = f"""
            s.family_name, s.date_of_birth, s.sex, s.postcode, p.person_id
     FROM {SOURCE_IDENTITY} s JOIN {INDEX_TABLE} p USING (record_id)
 """
-# Every source record with its person (NULL: not indexed yet), its NHS number's digits and
-# whether the number is missing, invalid or valid. The digits are computed once, in the
-# inner query: repeating the regular expression in every check-digit term costs 10x.
-_WITH_NHS = f"""
-    SELECT *, CASE WHEN nullif(trim(CAST(nhs_number AS VARCHAR)), '') IS NULL THEN 'missing'
-                   WHEN coalesce({_valid("nhs_digits")}, false) THEN 'valid'
-                   ELSE 'invalid' END AS nhs_state
-    FROM (
-        SELECT s.*, p.person_id, {_NHS_DIGITS} AS nhs_digits
-        FROM {SOURCE_IDENTITY} s LEFT JOIN {INDEX_TABLE} p USING (record_id)
+
+
+def _state_of(nhs_number: str, digits: str) -> str:
+    return (
+        f"CASE WHEN nullif(trim(CAST({nhs_number} AS VARCHAR)), '') IS NULL THEN 'missing' "
+        f"WHEN coalesce({_valid(digits)}, false) THEN 'valid' ELSE 'invalid' END"
     )
+
+
+def _nhs_state(alias: str) -> str:
+    """SQL: whether the NHS number of ``alias``'s row is missing, invalid or valid.
+
+    For a few rows (it repeats the digits' expression in every check-digit term): over
+    many, :func:`_with_nhs` works the digits out once.
+    """
+    return _state_of(f"{alias}.nhs_number", _nhs_digits(f"{alias}.nhs_number"))
+
+
+def _with_nhs(columns: str = "s.*", join: str = "LEFT JOIN") -> str:
+    """Every source record (``columns`` of it) with its person (NULL: not indexed yet;
+    ``join`` "JOIN": indexed records only), its NHS number's digits and whether the
+    number is missing, invalid or valid.
+
+    The digits are worked out once, in the innermost query, and the state from them
+    before the join: repeating the regular expression in every check-digit term, or
+    carrying every column through the join, cost several times over (8.9 s against
+    0.8 s for the states of 4.2M records).
+    """
+    return f"""
+    SELECT s.*, p.person_id FROM (
+        SELECT *, {_state_of("nhs_number", "nhs_digits")} AS nhs_state
+        FROM (SELECT {columns}, {_NHS_DIGITS} AS nhs_digits FROM {SOURCE_IDENTITY} s)
+    ) s {join} {INDEX_TABLE} p USING (record_id)
 """
 
 
@@ -217,16 +238,21 @@ class Summary:
         return self.indexed_records / self.persons if self.persons else 0.0
 
 
-def summary(con: duckdb.DuckDBPyConnection) -> Summary:
-    """Records, persons, records per person and how persons were linked."""
-    source_records, not_indexed = _one(
-        con,
-        f"""SELECT count(*), count(*) FILTER (WHERE p.record_id IS NULL)
-            FROM {SOURCE_IDENTITY} s LEFT JOIN {INDEX_TABLE} p USING (record_id)""",
-    )
-    method_rows = _rows(
-        con,
+def _methods_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Build ``lk_methods`` (persons and records by link method) and ``lk_sizes``
+    (persons by their number of records) once: the index and its evidence alone."""
+    if _has(con, "lk_methods"):
+        return
+    con.execute(
         f"""
+        CREATE TABLE lk_sizes_work AS
+        SELECT n, count(*) AS persons
+        FROM (SELECT count(*) AS n FROM {INDEX_TABLE} GROUP BY person_id) GROUP BY n
+        """
+    )
+    con.execute(
+        f"""
+        CREATE TABLE lk_methods_work AS
         WITH n AS (SELECT person_id, count(*) AS n FROM {INDEX_TABLE} GROUP BY person_id),
         k AS (
             SELECT p.person_id, bool_or(e.kind = 'model') AS model, bool_or(e.kind = 'nhs') AS nhs
@@ -235,26 +261,35 @@ def summary(con: duckdb.DuckDBPyConnection) -> Summary:
         )
         SELECT CASE WHEN n.n = 1 THEN 'singleton' WHEN k.model THEN 'model'
                     WHEN k.nhs THEN 'nhs' ELSE 'identical' END AS method,
-               count(*), sum(n.n)
+               count(*) AS persons, sum(n.n) AS records
         FROM n LEFT JOIN k USING (person_id) GROUP BY method
-        """,
+        """
     )
+    con.execute("ALTER TABLE lk_sizes_work RENAME TO lk_sizes")
+    con.execute("ALTER TABLE lk_methods_work RENAME TO lk_methods")
+
+
+def summary(con: duckdb.DuckDBPyConnection) -> Summary:
+    """Records, persons, records per person and how persons were linked."""
+    _methods_table(con)
+    _cells_tables(con)
+    indexed, not_indexed = _one(
+        con,
+        """SELECT (SELECT coalesce(sum(records), 0) FROM lk_cells),
+                  (SELECT coalesce(sum(records), 0) FROM lk_unindexed)""",
+    )
+    method_rows = _rows(con, "SELECT method, persons, records FROM lk_methods")
     by_method = {m: (int(p), int(r)) for m, p, r in method_rows}
     methods = [LinkMethod(key, label, *by_method.get(key, (0, 0))) for key, label in LINK_METHODS]
-    size_rows = dict(
-        ((int(n), (int(p), int(n) * int(p))))
-        for n, p in _rows(
-            con,
-            f"""SELECT n, count(*) FROM (SELECT count(*) AS n FROM {INDEX_TABLE}
-                GROUP BY person_id) GROUP BY n""",
-        )
-    )
+    size_rows = {
+        int(n): (int(p), int(n) * int(p)) for n, p in _rows(con, "SELECT n, persons FROM lk_sizes")
+    }
     sizes = []
     for label, low, high in SIZE_BUCKETS:
         inside = [v for n, v in size_rows.items() if n >= low and (high is None or n <= high)]
         sizes.append(SizeBucket(label, sum(v[0] for v in inside), sum(v[1] for v in inside)))
     return Summary(
-        source_records=int(source_records),
+        source_records=int(indexed) + int(not_indexed),
         indexed_records=sum(m.records for m in methods),
         not_indexed=int(not_indexed),
         persons=sum(m.persons for m in methods),
@@ -312,27 +347,89 @@ class MatchRate:
         return self.nhs_missing + self.nhs_invalid
 
 
-def match_rate_cells(con: duckdb.DuckDBPyConnection) -> list[MatchRate]:
-    """One row per source and dataset, every source (see :func:`match_rates`)."""
-    rows = _rows(
-        con,
+def _cells_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Build ``lk_cells`` (per source and dataset, its indexed records) and
+    ``lk_unindexed`` (the rest) once; see :func:`_unindexed_table`."""
+    _unindexed_table(con)
+    if _has(con, "lk_cells"):
+        return
+    # Who else holds a record of the person: per person, its sources, and whether each
+    # holds a GP registration; one row per person and source first, which is far cheaper
+    # than counting distinct sources over every record.
+    con.execute(
         f"""
-        WITH r AS (SELECT record_id, source, dataset, nhs_state, person_id FROM ({_WITH_NHS})),
+        CREATE TABLE lk_cells_work AS
+        WITH r AS MATERIALIZED (
+            {_with_nhs("s.record_id, s.source, s.dataset, s.nhs_number", join="JOIN")}
+        ),
+        ps AS (
+            SELECT person_id, source, bool_or(dataset = $gp) AS gp
+            FROM r GROUP BY person_id, source
+        ),
         pp AS (
-            SELECT person_id, count(DISTINCT source) AS n_src,
-                   count(DISTINCT source) FILTER (WHERE dataset = $gp) AS n_gp,
-                   min(source) FILTER (WHERE dataset = $gp) AS gp_src
-            FROM r WHERE person_id IS NOT NULL GROUP BY person_id
+            SELECT person_id, count(*) AS n_src, count(*) FILTER (WHERE gp) AS n_gp,
+                   min(source) FILTER (WHERE gp) AS gp_src
+            FROM ps GROUP BY person_id
         )
-        SELECT s.source, s.dataset, count(*), count(s.person_id),
-               count(*) FILTER (WHERE pp.n_gp > 1 OR (pp.n_gp = 1 AND pp.gp_src <> s.source)),
-               count(*) FILTER (WHERE pp.n_src > 1),
-               count(*) FILTER (WHERE s.nhs_state = 'missing'),
-               count(*) FILTER (WHERE s.nhs_state = 'invalid')
-        FROM r s LEFT JOIN pp USING (person_id)
-        GROUP BY s.source, s.dataset ORDER BY s.source, s.dataset
+        SELECT s.source, s.dataset, count(*) AS records,
+               count(*) FILTER (WHERE pp.n_gp > 1 OR (pp.n_gp = 1 AND pp.gp_src <> s.source))
+                   AS gp_elsewhere,
+               count(*) FILTER (WHERE pp.n_src > 1) AS other_source,
+               count(*) FILTER (WHERE s.nhs_state = 'missing') AS nhs_missing,
+               count(*) FILTER (WHERE s.nhs_state = 'invalid') AS nhs_invalid
+        FROM r s JOIN pp USING (person_id)
+        GROUP BY s.source, s.dataset
         """,
         {"gp": GP_REGISTRATION_DATASET},
+    )
+    con.execute("ALTER TABLE lk_cells_work RENAME TO lk_cells")
+
+
+def _unindexed_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Build ``lk_unindexed`` once: per source and dataset, the records of
+    ``source_identity`` not in the index (ingested since the last relink) and their NHS
+    numbers' states, and how many of its records are indexed.
+
+    The one figure that follows every ingest: everything else the page shows is the
+    index's (its persons, and the records in it), so it holds until the next relink as
+    long as every indexed record is still there (see :func:`load_working_tables`).
+    """
+    if _has(con, "lk_unindexed"):
+        return
+    con.execute(
+        f"""
+        CREATE TABLE lk_unindexed_work AS
+        SELECT source, dataset, count(*) FILTER (WHERE indexed) AS indexed,
+               count(*) FILTER (WHERE NOT indexed) AS records,
+               count(*) FILTER (WHERE nhs_state = 'missing') AS nhs_missing,
+               count(*) FILTER (WHERE nhs_state = 'invalid') AS nhs_invalid
+        FROM (
+            -- The state of the records not indexed alone: CASE leaves the others be.
+            SELECT s.source, s.dataset, p.record_id IS NOT NULL AS indexed,
+                   CASE WHEN p.record_id IS NULL THEN {_nhs_state("s")} END AS nhs_state
+            FROM {SOURCE_IDENTITY} s LEFT JOIN {INDEX_TABLE} p USING (record_id)
+        )
+        GROUP BY source, dataset
+        """
+    )
+    con.execute("ALTER TABLE lk_unindexed_work RENAME TO lk_unindexed")
+
+
+def match_rate_cells(con: duckdb.DuckDBPyConnection) -> list[MatchRate]:
+    """One row per source and dataset, every source (see :func:`match_rates`)."""
+    _cells_tables(con)
+    rows = _rows(
+        con,
+        """
+        SELECT source, dataset,
+               coalesce(c.records, 0) + coalesce(u.records, 0), coalesce(c.records, 0),
+               coalesce(c.gp_elsewhere, 0), coalesce(c.other_source, 0),
+               coalesce(c.nhs_missing, 0) + coalesce(u.nhs_missing, 0),
+               coalesce(c.nhs_invalid, 0) + coalesce(u.nhs_invalid, 0)
+        FROM lk_cells c FULL JOIN lk_unindexed u USING (source, dataset)
+        WHERE coalesce(c.records, 0) + coalesce(u.records, 0) > 0
+        ORDER BY source, dataset
+        """,
     )
     return [MatchRate(src, ds, *(int(x) for x in rest)) for src, ds, *rest in rows]
 
@@ -387,11 +484,10 @@ def match_rates(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) ->
 
 def sources_and_datasets(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
     """The sources and datasets present in ``source_identity`` (for the filter lists)."""
-    sources, datasets = (
-        [r[0] for r in _rows(con, f"SELECT DISTINCT {c} FROM {SOURCE_IDENTITY} ORDER BY 1")]
-        for c in ("source", "dataset")
-    )
-    return [s for s in sources if s], [d for d in datasets if d]
+    cells = match_rate_cells(con)
+    sources = sorted({c.source for c in cells if c.source})
+    datasets = sorted({c.dataset for c in cells if c.dataset})
+    return sources, datasets
 
 
 # --- records --------------------------------------------------------------------------
@@ -478,8 +574,8 @@ def _shared_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         CREATE TABLE lk_nhs_all AS
-        SELECT {_MEMBER_COLUMNS}, nhs_digits AS nhs FROM ({_WITH_NHS})
-        WHERE nhs_state = 'valid' AND person_id IS NOT NULL
+        SELECT {_MEMBER_COLUMNS}, nhs_digits AS nhs FROM ({_with_nhs(join="JOIN")})
+        WHERE nhs_state = 'valid'
         """
     )
     # Only numbers with more than one set of demographics can contradict.
@@ -539,9 +635,12 @@ def _shared_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """Build the working tables the lists need (otherwise built on first use)."""
+    """Build every working table the page's figures and lists need (otherwise each is
+    built on first use)."""
     _shared_table(con)
     _dup_table(con)
+    _methods_table(con)
+    _cells_tables(con)
 
 
 WORKING_TABLES: dict[str, str] = {
@@ -549,54 +648,92 @@ WORKING_TABLES: dict[str, str] = {
     "linkage_shared_nhs": "lk_shared",
     "linkage_duplicate_records": "lk_dup_records",
     "linkage_duplicates": "lk_dup",
+    "linkage_persons_by_size": "lk_sizes",
+    "linkage_persons_by_method": "lk_methods",
+    "linkage_indexed_by_source": "lk_cells",
+    "linkage_unindexed_by_source": "lk_unindexed",
 }
-"""The lake tables keeping the problem lists' working tables (lake name: working name),
-in the order they are loaded: each list's summary table last, as :func:`prepare` builds
-them, since its presence says the list is ready."""
-_INPUTS_KEY = "ws_linkage_inputs"
+"""The lake tables keeping the page's working tables (lake name: working name), in the
+order they are loaded: each list's summary table last, as :func:`prepare` builds them,
+since its presence says the list is ready. All but the last are the index's: see
+:func:`load_working_tables`."""
+_FOLLOWS_INGESTS = "lk_unindexed"
+_INDEX_KEY = b"ws_linkage_index"
+_SOURCES_KEY = b"ws_linkage_sources"
 
 
-def _inputs(lake: Lake) -> str:
-    """The versions of the tables the working tables are worked out from."""
-    return json.dumps([[n, *map(str, lake.state(n))] for n in (SOURCE_IDENTITY, INDEX_TABLE)])
+def _state(lake: Lake, *names: str) -> bytes:
+    return json.dumps([[n, *map(str, lake.state(n))] for n in names]).encode()
+
+
+def _index_state(lake: Lake) -> bytes:
+    """The versions of the index's tables the working tables are worked out from."""
+    return _state(lake, INDEX_TABLE, EVIDENCE_TABLE)
 
 
 def write_working_tables(lake: Lake) -> None:
-    """Work out the problem lists' working tables and keep them in the lake.
+    """Work out the page's working tables and keep them in the lake.
 
-    Each is stamped with the versions of ``source_identity`` and ``person_index`` it
-    came from. The person-index step calls this, so that the linkage page's first view
-    after a relink reads them rather than working them out (11 s at 1M people).
+    Each is stamped with the versions of ``person_index`` (and its evidence) and of
+    ``source_identity`` it came from. The person-index step calls this, so that the
+    linkage page's first view after a relink reads them rather than working them out
+    (about 25 s at 1M people).
     """
-    inputs = _inputs(lake)
+    stamp = {_INDEX_KEY: _index_state(lake), _SOURCES_KEY: _state(lake, SOURCE_IDENTITY)}
     with lake.connect() as con:
         con.execute("SET enable_progress_bar = false")  # inside a CLI step's own output
         prepare(con)
         for name, table in WORKING_TABLES.items():
             rows = con.sql(f"SELECT * FROM {table}").to_arrow_table()
-            lake.write_arrow(name, rows.replace_schema_metadata({_INPUTS_KEY: inputs}))
+            lake.write_arrow(name, rows.replace_schema_metadata(stamp))
 
 
 def load_working_tables(con: duckdb.DuckDBPyConnection, lake: Lake) -> bool:
-    """Take the problem lists' working tables from the lake into ``con`` when they came
-    from its current ``source_identity`` and ``person_index``; False when any is missing
-    or stale (an ingest since the relink), and they will be worked out on first use."""
-    inputs = _inputs(lake).encode()
-    found = {}
+    """Take the page's working tables from the lake into ``con`` when they hold for its
+    current tables; False when any is missing or stale, and they will be worked out on
+    first use.
+
+    They hold when they came from the current ``person_index``, and either from the
+    current ``source_identity`` too, or every indexed record is still in it. The lists
+    and figures other than :data:`_FOLLOWS_INGESTS` are worked out from the indexed
+    records alone, whose identity values their record ids fix: an ingest since the
+    relink that only added records (they are not indexed yet) leaves them as they were,
+    and only the records not indexed are counted again (one pass, about 1 s at 1M
+    people, against 25 s for everything). An ingest that took an indexed record away
+    (a corrected file) makes them stale.
+    """
+    index, sources = _index_state(lake), _state(lake, SOURCE_IDENTITY)
+    found: dict[str, str] = {}
+    current = True
     for name in WORKING_TABLES:
         files = lake.files(name)
         if len(files) != 1:
             return False
         try:
-            stamp = (pq.read_metadata(files[0]).metadata or {}).get(_INPUTS_KEY.encode())
+            stamp = pq.read_metadata(files[0]).metadata or {}
         except (OSError, pa.ArrowException):
             return False
-        if stamp != inputs:
+        if stamp.get(_INDEX_KEY) != index:
             return False
+        current = current and stamp.get(_SOURCES_KEY) == sources
         found[name] = "'" + str(files[0]).replace("'", "''") + "'"
+    loaded = [t for t in WORKING_TABLES.values() if current or t != _FOLLOWS_INGESTS]
     for name, table in WORKING_TABLES.items():
-        con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet({found[name]})")
-    return True
+        if table in loaded:
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet({found[name]})")
+    if current:
+        return True
+    _unindexed_table(con)
+    still, indexed = _one(
+        con,
+        f"""SELECT (SELECT coalesce(sum(indexed), 0) FROM lk_unindexed),
+                   (SELECT count(*) FROM {INDEX_TABLE})""",
+    )
+    if still == indexed:
+        return True
+    for table in [*loaded, _FOLLOWS_INGESTS]:
+        con.execute(f"DROP TABLE {table}")
+    return False
 
 
 def listed_record_ids(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -73,17 +73,26 @@ def _letters(expr: str) -> str:
 
 
 def _nhs_digits(expr: str) -> str:
-    return f"regexp_replace(trim(CAST({expr} AS VARCHAR)), '[\\s.\\-]', '', 'g')"
+    text = f"trim(CAST({expr} AS VARCHAR))"
+    # Nearly every value is ten digits already: only the others are rewritten, which is
+    # what costs (about half the time over four million records).
+    return (
+        f"CASE WHEN regexp_full_match({text}, '[0-9]{{10}}') THEN {text} "
+        f"ELSE regexp_replace({text}, '[\\s.\\-]', '', 'g') END"
+    )
 
 
 def _nhs_valid(digits: str) -> str:
-    total = " + ".join(
-        f"CAST(substr({digits}, {i + 1}, 1) AS INTEGER) * {10 - i}" for i in range(9)
-    )
-    check = f"(11 - (({total}) % 11)) % 11"
+    """SQL: whether ``digits`` is ten digits whose last is the modulus-11 check digit of
+    the first nine (a check value of 10 is never valid). False, never an error, for any
+    other text; NULL for NULL."""
+    # Integer arithmetic on the number, not a cast of each digit's substring: several
+    # times faster, and TRY_CAST cannot fail on the text the first test turns away.
+    n = f"TRY_CAST({digits} AS UBIGINT)"
+    weights = " + ".join(f"(({n} // {10 ** (10 - i)}) % 10) * {11 - i}" for i in range(1, 10))
     return (
-        f"(regexp_full_match({digits}, '[0-9]{{10}}') AND ({check}) <> 10 "
-        f"AND ({check}) = CAST(substr({digits}, 10, 1) AS INTEGER))"
+        f"(regexp_full_match({digits}, '[0-9]{{10}}') "
+        f"AND (11 - (({weights}) % 11)) % 11 = {n} % 10)"
     )
 
 
