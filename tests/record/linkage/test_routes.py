@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +17,7 @@ from tests.web.conftest import PASSWORD, app_settings, csrf_from  # noqa: F401 (
 from wholesystem.access.models import AuditEvent
 from wholesystem.access.pseudonyms import pseudonym_key
 from wholesystem.config import Settings
+from wholesystem.record.linkage import report
 from wholesystem.record.linkage.masking import Mask
 from wholesystem.record.linkage.pipeline import PERSON_INDEX_STEP
 from wholesystem.record.linkage.routes import PAGE_SIZE
@@ -128,6 +130,30 @@ def test_figures_follow_a_rebuilt_index(
     table = lake.read_arrow("source_identity")
     lake.write_arrow("source_identity", table.filter(pc.not_equal(table["record_id"], "r12")))
     assert "Source records,11" in client.get("/linkage/summary.csv").text.splitlines()
+
+
+def test_figures_follow_an_ingest_with_the_kept_tables(
+    sign_in: Callable[[str], TestClient], linked: Settings
+) -> None:
+    """With the person-index step's kept tables, a record ingested since (not indexed)
+    is counted on the page at once, and the kept lists still serve."""
+    lake = Lake(linked.resolved_lake_dir)
+    report.write_working_tables(lake)
+    client = sign_in("ana")
+    before = client.get("/linkage/summary.csv").text.splitlines()
+    assert "Source records,12" in before
+    assert "Records not yet linked (ingested since the last run),1" in before
+    table = lake.read_arrow("source_identity")
+    extra = {**table.slice(0, 1).to_pylist()[0], "record_id": "new1", "source": "TR9"}
+    lake.write_arrow(
+        "source_identity", pa.concat_tables([table, pa.Table.from_pylist([extra], table.schema)])
+    )
+    after = client.get("/linkage/summary.csv").text.splitlines()
+    assert "Source records,13" in after
+    assert "Records not yet linked (ingested since the last run),2" in after
+    rates = client.get("/linkage/match-rates.csv").text
+    assert "TR9" in rates
+    assert client.get("/linkage").status_code == 200
 
 
 def test_filters_live_in_the_url(sign_in: Callable[[str], TestClient]) -> None:
