@@ -8,6 +8,7 @@ staged table at once (the query ingest used before).
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.record.conftest import CORPUS, lake_files
 from wholesystem.access.models import AuditEvent
 from wholesystem.record import ingest, staging
+from wholesystem.record.engine import PART_ID_KEY
 from wholesystem.record.models import IngestRun, QuarantineRow
 from wholesystem.record.schemas import IDENTITY_COLUMNS, staged_datasets
 from wholesystem.record.staging import (
@@ -30,6 +32,7 @@ from wholesystem.record.staging import (
     part_path,
     rebuild_source_identity,
     staged_glob,
+    staged_parts,
 )
 from wholesystem.store.db import make_engine, make_session_factory, upgrade
 from wholesystem.store.lake import Lake
@@ -233,9 +236,43 @@ def test_a_file_alone_keeps_the_identities_worked_out_beside_its_part(
         loaded += 1
         part = part_path(lake, path.parent.name, path.parent.parent.name, path.name)
         kept = lake.root / IDENTITY_DIR / part.relative_to(lake.root)
-        assert staging._kept(kept)[0] == staging._stamp(part)
+        part_id = (pq.read_metadata(part).metadata or {})[PART_ID_KEY.encode()].decode()
+        assert staging._kept(kept)[0] == staging._stamp(part) == f"id:{part_id}"
         _assert_identity_right(lake)
     assert loaded > 2
+
+
+def test_kept_identities_follow_the_part_id(
+    tmp_path: Path, factory: sessionmaker[Session], lake: Lake
+) -> None:
+    """Every part is written with an id of its own, which its kept identities carry: a
+    copy of the lake (new inodes and times) keeps using them, a part written again gets
+    a new id and its identities are worked out again, and a part without an id (written
+    before parts had them) is stamped by its file as before."""
+    source = tmp_path / "in"
+    shutil.copytree(CORPUS / "R9A", source / "R9A")
+    ingest.ingest_path(factory, lake, source, actor="t")
+    parts = [p for ds in staged_datasets() for p in staged_parts(lake, ds.name)]
+    assert parts
+    ids = {p: (pq.read_metadata(p).metadata or {})[PART_ID_KEY.encode()] for p in parts}
+    assert len(set(ids.values())) == len(parts)
+    copy = Lake(tmp_path / "copy")
+    shutil.copytree(lake.root, copy.root, symlinks=True)
+    kept_before = {k: k.stat().st_mtime_ns for k in (copy.root / IDENTITY_DIR).rglob("*.parquet")}
+    rebuild_source_identity(copy)
+    for kept, mtime in kept_before.items():
+        assert kept.stat().st_mtime_ns == mtime, kept  # not worked out again
+    _assert_identity_right(copy)
+    # The same part written again by another tool, without an id: stamped by its file.
+    part = parts[0]
+    kept = lake.root / IDENTITY_DIR / part.relative_to(lake.root)
+    pq.write_table(pq.read_table(part).replace_schema_metadata(None), f"{part}.new")
+    os.replace(f"{part}.new", part)
+    assert staging._stamp(part).count(":") == 3  # size, time, inode and tail
+    assert staging._kept(kept)[0] != staging._stamp(part)
+    rebuild_source_identity(lake)
+    assert staging._kept(kept)[0] == staging._stamp(part)
+    _assert_identity_right(lake)
 
 
 def test_a_rebuild_writes_only_what_changed(

@@ -35,6 +35,7 @@ from wholesystem.record.validate import (
 )
 
 __all__ = [
+    "PART_ID_KEY",
     "Checked",
     "FileRejected",
     "PendingPart",
@@ -104,8 +105,13 @@ def new_connection(threads: int = 2) -> duckdb.DuckDBPyConnection:
 _ROW_GROUP = 122_880  # DuckDB's default rows per Parquet row group
 
 
-def parquet_options(rows: int) -> str:
-    """``COPY`` options for a staged part of ``rows`` rows.
+PART_ID_KEY = "ws_part_id"
+"""The Parquet footer key of a staged part's id: new for every part written, so that what
+is worked out from a part (its identities) can say which part it came from."""
+
+
+def parquet_options(rows: int, part_id: str | None = None) -> str:
+    """``COPY`` options for a staged part of ``rows`` rows, stamped ``part_id`` if given.
 
     A small string dictionary page: a column with many distinct values (names, NHS
     numbers, record keys) gives up on dictionary encoding early instead of building a
@@ -119,6 +125,10 @@ def parquet_options(rows: int) -> str:
     )
     if 0 < rows < 2 * _ROW_GROUP:
         options += f", ROW_GROUP_SIZE {max(-(-rows // 2), 2048)}"
+    if part_id is not None:
+        if not part_id.isalnum():  # written into the SQL
+            raise ValueError(f"a part id is letters and digits: {part_id!r}")
+        options += f", KV_METADATA {{{PART_ID_KEY}: '{part_id}'}}"
     return f"({options})"
 
 
@@ -251,12 +261,15 @@ def stage(
     fmt: str,
     keep_existing: Path | None = None,
     in_line_order: bool = False,
+    part_id: str | None = None,
 ) -> StageResult:
     """Write the good rows of ``checked`` aside of ``target``.
 
     With ``keep_existing``, the rows already in that part are kept (replay appends).
     ``in_line_order``: the checked table's rows are already in ``line`` order, so they
-    are written as they are, without a sort.
+    are written as they are, without a sort. ``part_id``: the part's id (see
+    :data:`PART_ID_KEY`), when the caller needs it before the part is written; a new
+    one otherwise.
     """
     table, quarantined = checked.relation, checked.quarantined
     sql = typed_sql(ds, table, org_code, source_file, run_id, fmt)
@@ -274,7 +287,8 @@ def stage(
             f"SELECT count(*), count(*) FILTER (WHERE NOT ws_bad) FROM {table}"  # noqa: S608
         ).fetchall()
         rows = int(loaded) if keep_existing is None else 0  # 0: the default row groups
-        con.execute(f"COPY ({ordered}) TO {_sql_path(tmp)} {parquet_options(rows)}")
+        options = parquet_options(rows, part_id or uuid.uuid4().hex)
+        con.execute(f"COPY ({ordered}) TO {_sql_path(tmp)} {options}")
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
     except BaseException:

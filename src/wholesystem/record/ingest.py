@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
+import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -53,12 +54,11 @@ from wholesystem.record.files import (
 from wholesystem.record.models import IngestRun, QuarantineRow, QuarantineStatus, RunStatus
 from wholesystem.record.schemas import DATASETS, Dataset, dataset, staged_datasets
 from wholesystem.record.staging import (
-    identity_rows,
-    keep_identities,
     part_path,
     rebuild_source_identity,
     remove_part,
     write_identities,
+    write_identities_beside,
 )
 from wholesystem.record.validate import constant_text, normalised, typed_sql
 from wholesystem.store.db import session_scope, utcnow
@@ -627,6 +627,7 @@ def _stage_file(
     fmt: str,
     *,
     in_line_order: bool = False,
+    part_id: str | None = None,
 ) -> StageResult:
     """Write the good rows of ``checked`` aside as the part of ``ds`` from ``cand``'s file."""
     return stage(
@@ -639,6 +640,7 @@ def _stage_file(
         run_id=run_id,
         fmt=fmt,
         in_line_order=in_line_order,
+        part_id=part_id,
     )
 
 
@@ -652,29 +654,34 @@ def _stage_csv(
     in_order: bool,
     beside: bool,
 ) -> StageResult:
-    """Write the part; ``beside``: keep its identities too, worked out on a second cursor
-    from the checked table (the database's) while this one writes."""
-
-    def write() -> StageResult:
-        return _stage_file(con, lake, cand, ds, checked, run_id, "csv", in_line_order=in_order)
-
+    """Write the part; ``beside``: keep its identities too, worked out and written on a
+    second cursor from the checked table (the database's) while this one writes the
+    part. Both carry the part's id, chosen first, so neither waits for the other."""
     if not beside:
-        return write()
+        return _stage_file(con, lake, cand, ds, checked, run_id, "csv", in_line_order=in_order)
+    part_id = uuid.uuid4().hex
+    target = part_path(lake, ds.name, cand.org_code, cand.file_key)
     rows = typed_sql(ds, checked.relation, cand.org_code, str(cand.path), run_id, "csv")
     with ThreadPoolExecutor(1, thread_name_prefix="identities") as side:
-        identities = side.submit(_identity_rows, con.cursor(), ds.name, f"({rows})")
-        result = write()
+        identities = side.submit(
+            _identities_beside, con.cursor(), lake, ds.name, target, f"({rows})", part_id
+        )
+        result = _stage_file(
+            con, lake, cand, ds, checked, run_id, "csv", in_line_order=in_order, part_id=part_id
+        )
     try:
-        keep_identities(lake, result.part.target, result.part.tmp, identities.result())
+        identities.result()
     except BaseException:
         result.part.abort()
         raise
     return result
 
 
-def _identity_rows(cursor: duckdb.DuckDBPyConnection, dataset: str, rows: str) -> pa.Table:
+def _identities_beside(
+    cursor: duckdb.DuckDBPyConnection, lake: Lake, dataset: str, part: Path, rows: str, part_id: str
+) -> None:
     try:
-        return identity_rows(cursor, dataset, rows)
+        write_identities_beside(cursor, lake, dataset, part, rows, part_id)
     finally:
         cursor.close()
 

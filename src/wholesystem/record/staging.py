@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from wholesystem.record.engine import PART_ID_KEY
 from wholesystem.record.schemas import IDENTITY_COLUMNS, staged_datasets
 from wholesystem.store.lake import Lake
 
@@ -36,8 +37,6 @@ __all__ = [
     "SOURCE_IDENTITY_COLUMNS",
     "connect_staged",
     "identity_path",
-    "identity_rows",
-    "keep_identities",
     "part_path",
     "rebuild_source_identity",
     "remove_part",
@@ -45,6 +44,7 @@ __all__ = [
     "staged_glob",
     "staged_parts",
     "write_identities",
+    "write_identities_beside",
 ]
 
 SOURCE_IDENTITY = "source_identity"
@@ -151,16 +151,20 @@ def _identity_sql(dataset: str, relation: str) -> str:
     )
     ident = ", ".join(IDENTITY_COLUMNS)
     # Every name here comes from the declarations, not from input; source is quoted.
+    # The order is _ORDER's: the dataset is one, and within a local id the record ids
+    # differ only in their hashes, so sorting by the hash rather than the whole id (long,
+    # and alike for its first dozens of characters) gives the same order, faster.
     return (
-        "SELECT org_code || ':' || dataset || ':' || local_patient_id || ':' || "  # noqa: S608
-        f"left(sha256({hashed}), 10) AS record_id, org_code AS source, dataset, "
+        "SELECT org_code || ':' || dataset || ':' || local_patient_id || ':' || h "  # noqa: S608
+        "AS record_id, org_code AS source, dataset, "
         "local_patient_id, nhs_number, given_name, family_name, "
         "CAST(date_of_birth AS DATE) AS date_of_birth, sex, postcode "
+        f"FROM (SELECT *, left(sha256({hashed}), 10) AS h FROM ("
         # org_code as text: a part not yet written has it as an ENUM (see typed_sql).
-        f"FROM (SELECT DISTINCT CAST(org_code AS VARCHAR) AS org_code, "
+        f"SELECT DISTINCT CAST(org_code AS VARCHAR) AS org_code, "
         f"{_sql_text(dataset)} AS dataset, {ident} "
-        f"FROM {relation}) "
-        f"{_ORDER}"
+        f"FROM {relation})) "
+        "ORDER BY source, local_patient_id, h"
     )
 
 
@@ -176,10 +180,18 @@ def identity_path(lake: Lake, part: Path) -> Path:
 def _stamp(part: Path) -> str:
     """What tells one version of a part from another, cheaply.
 
-    Size, modification time and inode (a part is only replaced by renaming a newly
+    Its id (see :data:`~wholesystem.record.engine.PART_ID_KEY`), new for every part
+    written, from the Parquet footer. A part without one (written before parts had ids):
+    size, modification time and inode (a part is only replaced by renaming a newly
     written file onto it; the rename keeps them), and a hash of the file's tail, which
-    holds the Parquet footer: every column chunk's offsets and statistics.
+    holds the footer: every column chunk's offsets and statistics.
     """
+    try:
+        part_id: bytes | None = (pq.read_metadata(part).metadata or {}).get(PART_ID_KEY.encode())
+    except (OSError, pa.ArrowException):
+        part_id = None
+    if part_id is not None:
+        return "id:" + part_id.decode()
     st = part.stat()
     with open(part, "rb") as fh:
         fh.seek(max(st.st_size - _TAIL, 0))
@@ -220,33 +232,30 @@ def write_identities(
     rows are stored with the part's stamp: :func:`rebuild_source_identity` uses them
     while the part is unchanged and works them out again otherwise.
     """
+    _keep(con, lake, dataset, part, f"read_parquet({_sql_path(written)})", _stamp(written))
+
+
+def write_identities_beside(
+    con: duckdb.DuckDBPyConnection, lake: Lake, dataset: str, part: Path, rows: str, part_id: str
+) -> None:
+    """Keep the ``source_identity`` rows of a part while it is being written, as
+    :func:`write_identities` would once it is: ``rows`` is a subquery giving the part's
+    columns, ``part_id`` the id the part is written with. Ingest does this on a second
+    cursor beside the part's write."""
+    _keep(con, lake, dataset, part, rows, "id:" + part_id)
+
+
+def _keep(
+    con: duckdb.DuckDBPyConnection, lake: Lake, dataset: str, part: Path, rows: str, stamp: str
+) -> None:
     target = identity_path(lake, part)
-    stamp = _stamp(written)
-    relation = f"read_parquet({_sql_path(written)})"
     # Not synced to disk: a file lost or cut short in a crash is worked out again.
     with _aside(target, durable=False) as tmp:
         con.execute(
-            f"COPY ({_identity_sql(dataset, relation)}) TO {_sql_path(tmp)} "
+            f"COPY ({_identity_sql(dataset, rows)}) TO {_sql_path(tmp)} "
             f"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
             f"KV_METADATA {{{_STAMP_KEY.decode()}: {_sql_text(stamp)}}})"
         )
-
-
-def identity_rows(con: duckdb.DuckDBPyConnection, dataset: str, rows: str) -> pa.Table:
-    """The ``source_identity`` rows of a part's rows before it is written: ``rows`` is a
-    subquery giving the part's columns. Ingest works them out beside the part's write."""
-    table: pa.Table = con.sql(_identity_sql(dataset, rows)).to_arrow_table()
-    return table
-
-
-def keep_identities(lake: Lake, part: Path, written: Path, rows: pa.Table) -> None:
-    """Keep ``rows`` (from :func:`identity_rows`) as the identities of ``part``, now
-    written as ``written``, as :func:`write_identities` would have."""
-    target = identity_path(lake, part)
-    stamped = rows.replace_schema_metadata({_STAMP_KEY: _stamp(written).encode()})
-    # Not synced to disk: a file lost or cut short in a crash is worked out again.
-    with _aside(target, durable=False) as tmp:
-        pq.write_table(stamped, tmp, compression="zstd", compression_level=1)
 
 
 def _identity_schema() -> pa.Schema:
