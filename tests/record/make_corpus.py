@@ -126,6 +126,19 @@ def main() -> None:
         )
         + "\n",
     )
+    # A trailing delimiter on every line, as some exports write: the blank column is
+    # read, and the one row with a value in it is quarantined rather than the value lost.
+    write(
+        "R9A/apc/trailing_commas.csv",
+        "\n".join([APC + ",", good[0] + ",", good[1] + ",late value", good[2] + ","]) + "\n",
+    )
+    # Only the header ends in delimiters: the rows load as they are.
+    write("R9A/apc/header_trailing_commas.csv", "\n".join([APC + ",,", *good]) + "\n")
+    # A blank name inside the header: which column a value belongs to is unknown.
+    write(
+        "R9A/apc/blank_header_inside.csv",
+        "\n".join([APC.replace(",given_name,", ",,"), *good]) + "\n",
+    )
     # UTF-16, as a spreadsheet's "Unicode Text" saves it (with a byte order mark).
     write("R9A/apc/utf16.csv", ("\n".join([APC, *good]) + "\n").encode("utf-16"))
     # Blank lines and a value over two lines (CRLF, as a spreadsheet saves it): each row

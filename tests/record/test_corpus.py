@@ -124,6 +124,28 @@ CASES: dict[str, tuple[str, str | None, int, int, list[tuple[int, str, str, str]
             (4, "nhs_number", "nhs_number_format", "NHS number '123' is not ten digits"),
         ],
     ),
+    "R9A/apc/trailing_commas.csv": (
+        "loaded",
+        None,
+        3,
+        2,
+        [
+            (
+                3,
+                "(column 17)",
+                "value_without_header",
+                "column 17 has no header, but this row has a value there: 'late value'",
+            )
+        ],
+    ),
+    "R9A/apc/header_trailing_commas.csv": ("loaded", None, 3, 3, []),
+    "R9A/apc/blank_header_inside.csv": (
+        "rejected",
+        "blank column header at position 3",
+        0,
+        0,
+        [],
+    ),
     "R9A/apc/shared_nhs_number.csv": ("loaded", None, 2, 2, []),
     "R9A/apc/blank_and_multiline.csv": (
         "loaded",

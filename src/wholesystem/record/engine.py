@@ -219,6 +219,7 @@ def check(
     *,
     numbered: bool = True,
     temporary: bool = True,
+    extra: Sequence[tuple[str, str]] = (),
 ) -> Checked:
     """Materialise ``table``: ``source`` plus ``ws_bad``; find the failing rows.
 
@@ -227,10 +228,14 @@ def check(
     ``line``; otherwise its rows are in file order from the first record, and the
     relation returned is a view of ``table`` numbering them by row id. Not
     ``temporary``: the table and view are the database's, for other cursors to read too
-    (the caller drops them).
+    (the caller drops them). ``extra``: checks beyond the dataset's, each a condition
+    and its error (see :func:`~wholesystem.record.validate.unnamed_check`).
     """
     temp = "TEMP " if temporary else ""
-    con.execute(f"CREATE OR REPLACE {temp}TABLE {table} AS {check_sql(ds, source, today, now)}")
+    fails = [cond for cond, _ in extra]
+    con.execute(
+        f"CREATE OR REPLACE {temp}TABLE {table} AS {check_sql(ds, source, today, now, fails)}"
+    )
     relation = table
     if not numbered:
         relation = f"{table}_lines"
@@ -238,14 +243,14 @@ def check(
             f"CREATE OR REPLACE {temp}VIEW {relation} AS "  # noqa: S608
             f"SELECT rowid + 1 AS rec, rowid + 2 AS line, * FROM {table}"
         )
-    extra = _snomed_check_digits(con, ds, table)
+    errors = [*_snomed_check_digits(con, ds, table), *(error for _, error in extra)]
     [(failing,)] = con.execute(
         f"SELECT count(*) FILTER (WHERE ws_bad) FROM {table}"  # noqa: S608
     ).fetchall()
     if not failing:  # the messages' query is large to plan: not for a clean file
         return Checked(relation, [])
     raw_cols = _raw_columns(con, relation, ds)
-    bad = _quarantined_rows(con, errors_sql(ds, relation, today, now, extra=extra), raw_cols)
+    bad = _quarantined_rows(con, errors_sql(ds, relation, today, now, extra=errors), raw_cols)
     return Checked(relation, bad)
 
 

@@ -19,7 +19,15 @@ import numpy as np
 
 from wholesystem.record.engine import FileRejected
 
-__all__ = ["FileFacts", "Header", "RecordLines", "read_facts", "read_header", "record_lines"]
+__all__ = [
+    "UNNAMED",
+    "FileFacts",
+    "Header",
+    "RecordLines",
+    "read_facts",
+    "read_header",
+    "record_lines",
+]
 
 _CHUNK = 4 * 1024 * 1024
 # The Unicode space separators but U+0020, in UTF-8: U+00A0, U+1680, U+2000-U+200A,
@@ -55,11 +63,24 @@ class FileFacts:
     padded: bool = True
 
 
+UNNAMED = "_unnamed_"
+"""The name given to a column at the end of the header left blank, with its position
+(``_unnamed_12``): ``_``-prefixed, so that its value is kept with a quarantined row."""
+
+
 @dataclass(frozen=True)
 class Header:
-    """The parsed header row of a CSV file."""
+    """The parsed header row of a CSV file.
+
+    ``names`` are the columns to read, in order. A header ending in delimiters (a blank
+    name or more at its end, as some exports write) keeps them as ``unnamed`` columns
+    (see :data:`UNNAMED`) when the rows carry those fields too; when they do not (only
+    the header ends so), they are left out and counted in ``blank_tail``.
+    """
 
     names: tuple[str, ...]
+    unnamed: tuple[str, ...] = ()
+    blank_tail: int = 0
 
 
 def _lines_before(path: Path, offset: int) -> int:
@@ -254,20 +275,51 @@ def read_header(path: Path, facts: FileFacts) -> Header:
                     f"wrong delimiter: the header is separated by {label}, not commas; "
                     "extracts must be comma-separated (CSV)"
                 )
-    blank = [i + 1 for i, n in enumerate(names) if not n]
+    tail = len(names) - len(_without_blank_tail(names))
+    named = names[: len(names) - tail]
+    if not named:
+        raise FileRejected("the header row names no column: every name in it is blank")
+    blank = [i + 1 for i, n in enumerate(named) if not n]
     if blank:
         where = ", ".join(str(i) for i in blank)
         raise FileRejected(f"blank column header at position {where}")
     seen: dict[str, int] = {}
     dupes: list[str] = []
-    for i, n in enumerate(names, start=1):
+    for i, n in enumerate(named, start=1):
         if n in seen:
             dupes.append(f"{n} (columns {seen[n]} and {i})")
         else:
             seen[n] = i
     if dupes:
         raise FileRejected("duplicated column header: " + "; ".join(dupes))
-    return Header(tuple(names))
+    if not tail:
+        return Header(tuple(named))
+    # Whether the rows end in as many delimiters as the header does, judged by the first
+    # record: a row that does otherwise is quarantined for its count of fields, so a
+    # misjudged file loses no row.
+    if _first_record_fields(path) == len(named):
+        return Header(tuple(named), blank_tail=tail)
+    unnamed = tuple(f"{UNNAMED}{i}" for i in range(len(named) + 1, len(names) + 1))
+    return Header(tuple(named) + unnamed, unnamed=unnamed)
+
+
+def _without_blank_tail(names: list[str]) -> list[str]:
+    end = len(names)
+    while end and not names[end - 1]:
+        end -= 1
+    return names[:end]
+
+
+def _first_record_fields(path: Path) -> int | None:
+    """How many fields the first record after the header has, past blank lines (None: no
+    record, or one the csv module cannot read)."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = csv.reader(fh)
+        try:
+            next(rows)
+            return next(len(row) for row in rows if row)
+        except (StopIteration, csv.Error):
+            return None
 
 
 def _last_record(path: Path) -> str:

@@ -44,7 +44,9 @@ from wholesystem.record.engine import (
     stage,
 )
 from wholesystem.record.files import (
+    UNNAMED,
     FileFacts,
+    Header,
     RecordLines,
     check_not_truncated,
     read_facts,
@@ -60,7 +62,7 @@ from wholesystem.record.staging import (
     write_identities,
     write_identities_beside,
 )
-from wholesystem.record.validate import constant_text, normalised, typed_sql
+from wholesystem.record.validate import constant_text, normalised, typed_sql, unnamed_check
 from wholesystem.store.db import session_scope, utcnow
 from wholesystem.store.lake import Lake
 from wholesystem.store.runs import recorded_run
@@ -341,7 +343,7 @@ def _fix_lines(con: duckdb.DuckDBPyConnection, table: str, rejects: list[Quarant
     )
 
 
-def _check_header(path: Path, facts: FileFacts, ds: Dataset) -> list[str]:
+def _check_header(path: Path, facts: FileFacts, ds: Dataset) -> Header:
     header = read_header(path, facts)
     missing = [c for c in ds.required_columns if c not in header.names]
     if missing:
@@ -352,7 +354,13 @@ def _check_header(path: Path, facts: FileFacts, ds: Dataset) -> list[str]:
             + ", ".join(missing)
         )
     check_not_truncated(path, facts, header)
-    return list(header.names)
+    return header
+
+
+def _unnamed_checks(header: Header) -> list[tuple[str, str]]:
+    """A check per column the header left blank at its end: a row with a value there
+    is quarantined (see :func:`~wholesystem.record.validate.unnamed_check`)."""
+    return [unnamed_check(n, int(n.removeprefix(UNNAMED))) for n in header.unnamed]
 
 
 def _read_source(path: Path, names: list[str], projection: str) -> str:
@@ -521,15 +529,21 @@ def _process_csv(
     *,
     alone: bool = False,
 ) -> _Processed:
-    names = _check_header(cand.path, facts, ds)
+    header = _check_header(cand.path, facts, ds)
+    names = list(header.names)
     extract = {c.name for c in ds.extract_columns}
+    unnamed = "".join(
+        f', {normalised(n, unicode_spaces=facts.unicode_spaces, padded=facts.padded)} AS "{n}"'
+        for n in header.unnamed
+    )
     projection = _project(
         ds,
         [n for n in names if n in extract],
         _CSV_DEFAULTS.get(ds.name, {}),
-        "NULL::VARCHAR AS _key",
+        "NULL::VARCHAR AS _key" + unnamed,
         facts,
     )
+    extra = _unnamed_checks(header)
     # A file ingested ``alone`` leaves the second core idle while its part is written
     # (mostly on one thread): the fast read's checked table is then the database's, so
     # that a second cursor can work out the part's identities meanwhile. Files side by
@@ -541,7 +555,9 @@ def _process_csv(
             # reject store, straight into the checks; numbered by row id, so in file
             # order by construction.
             source = _read_fast(cand.path, names, projection, facts.size)
-            checked = check(con, ds, source, table, today, now, numbered=False, temporary=not alone)
+            checked = check(
+                con, ds, source, table, today, now, numbered=False, temporary=not alone, extra=extra
+            )
             rejects: list[QuarantinedRow] = []
             fast = in_order = True
             [(records,)] = con.execute(f"SELECT count(*) FROM {table}").fetchall()  # noqa: S608
@@ -550,7 +566,9 @@ def _process_csv(
                 checked = _renumbered(con, checked, table, lines, temporary=not alone)
                 in_order = False
         except duckdb.Error:
-            checked, rejects = _check_carefully(con, cand, facts, ds, names, projection, today, now)
+            checked, rejects = _check_carefully(
+                con, cand, facts, ds, names, projection, today, now, extra
+            )
             fast, in_order = False, not rejects and _in_file_order(con, checked.relation)
         beside = alone and fast and ds.name in _STAGED
         result = _stage_csv(con, lake, cand, ds, checked, run_id, in_order, beside)
@@ -560,11 +578,15 @@ def _process_csv(
             con.execute(f"DROP TABLE IF EXISTS {table}")
             con.execute(f"DROP TABLE IF EXISTS {table}_map")
     bad = sorted(result.quarantined + rejects, key=lambda r: r.line)
-    details = {
+    details: dict[str, Any] = {
         "header": names,
-        "ignored_columns": [n for n in names if n not in extract],
+        "ignored_columns": [n for n in names if n not in extract and n not in header.unnamed],
         "parts": [_rel(lake, result.part.target)],
     }
+    if header.unnamed or header.blank_tail:
+        # A header ending in delimiters: its blank names, whether the rows carry them.
+        details["unnamed_columns"] = list(header.unnamed)
+        details["blank_header_tail"] = header.blank_tail
     return _Processed(
         [result.part],
         result.read + len(rejects),
@@ -605,13 +627,14 @@ def _check_carefully(
     projection: str,
     today: date,
     now: datetime,
+    extra: Sequence[tuple[str, str]] = (),
 ) -> tuple[Checked, list[QuarantinedRow]]:
     """When the fast read fails (a line the reader cannot split, or any other failure):
     read the file again keeping such lines aside (quarantined) and put the good rows'
     line numbers right; what still fails rejects the file."""
     rejects = _read_raw(con, cand.path, facts, names, projection)
     try:
-        return check(con, ds, "ws_raw", "ws_chk", today, now), rejects
+        return check(con, ds, "ws_raw", "ws_chk", today, now, extra=extra), rejects
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FileRejected(f"could not be read as CSV: {first}") from None
@@ -825,7 +848,11 @@ def _process_omop(
     today: date,
     now: datetime,
 ) -> _Processed:
-    names = _check_header(cand.path, facts, ds)
+    header = _check_header(cand.path, facts, ds)
+    if header.unnamed:  # OMOP tables are read by name: a value with none has no place
+        where = ", ".join(n.removeprefix(UNNAMED) for n in header.unnamed)
+        raise FileRejected(f"blank column header at position {where}")
+    names = list(header.names)
     trimmed = ", ".join(
         f'{normalised(n, unicode_spaces=facts.unicode_spaces, padded=facts.padded)} AS "{n}"'
         for n in names

@@ -39,6 +39,7 @@ __all__ = [
     "snomed_check",
     "snomed_valid",
     "typed_sql",
+    "unnamed_check",
 ]
 
 FIELD_SEP = "\x1f"
@@ -457,8 +458,27 @@ def snomed_check(col: Column, bad_codes: str) -> str:
     return _one(f"{v} IN (SELECT v FROM {bad_codes})", error).case()  # noqa: S608
 
 
-def check_sql(ds: Dataset, source: str, today: date, now: datetime) -> str:
-    """SELECT over ``source`` adding ``ws_bad``: whether the row breaks any rule.
+def unnamed_check(name: str, position: int) -> tuple[str, str]:
+    """A row with a value in column ``name``, at ``position`` of a header that left it
+    blank: SQL for the condition, and for its error (or NULL) as :func:`errors_sql`'s
+    ``extra`` takes it. Such a value has nowhere to go: the row is quarantined rather
+    than the value dropped."""
+    q = _q(name)
+    label = f"(column {position})"
+    error = _err(
+        label,
+        "value_without_header",
+        f"{_lit(f'column {position} has no header, but this row has a value there: ')} "
+        f"|| ws_show({q})",
+    )
+    return f"{q} IS NOT NULL", f"CASE WHEN {q} IS NOT NULL THEN {error} END"
+
+
+def check_sql(
+    ds: Dataset, source: str, today: date, now: datetime, extra: Sequence[str] = ()
+) -> str:
+    """SELECT over ``source`` adding ``ws_bad``: whether the row breaks any rule, or
+    meets any of the ``extra`` conditions (see :func:`unnamed_check`).
 
     ``source`` must have every column of ``ds`` (VARCHAR, NULL when absent) plus
     ``line`` and any extra columns to keep with a quarantined row. Only a cheap boolean
@@ -468,7 +488,7 @@ def check_sql(ds: Dataset, source: str, today: date, now: datetime) -> str:
     failing rows alone. The SNOMED CT check digit is left to the caller
     (:func:`snomed_check`).
     """
-    fails = " OR\n  ".join(c.fails() for c in _checks(ds, today, now))
+    fails = " OR\n  ".join([*(c.fails() for c in _checks(ds, today, now)), *extra])
     for helpers in (_helpers(ds), _number_helpers(ds)):
         if helpers:
             cols = "".join(f", {sql} AS {_q(name)}" for name, sql in helpers.items())
