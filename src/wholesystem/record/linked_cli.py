@@ -38,8 +38,8 @@ def run_link_lake(*, relink: bool = False, quiet: bool = False) -> None:
                 update = build_person_index(factory, lake, actor=actor)
                 if not quiet:
                     typer.echo(
-                        f"Person index: {len(update.person_of):,} records, "
-                        f"{len(set(update.person_of.values())):,} persons"
+                        f"Person index: {update.index.num_rows:,} records, "
+                        f"{update.persons:,} persons"
                     )
             summary = build_linked_tables(factory, lake, actor)
     except LakeError as exc:

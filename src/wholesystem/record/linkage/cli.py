@@ -61,9 +61,8 @@ def register(app: typer.Typer) -> None:
                 update = build_person_index(factory, Lake(settings.resolved_lake_dir))
         except LakeError as exc:
             raise _fail(str(exc)) from None
-        persons = len(set(update.person_of.values()))
         typer.echo(
-            f"Person index: {len(update.person_of):,} records, {persons:,} persons, "
+            f"Person index: {update.index.num_rows:,} records, {update.persons:,} persons, "
             f"{update.new_persons:,} new, {len(update.changes)} merges/splits logged"
         )
 

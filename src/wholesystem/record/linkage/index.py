@@ -18,12 +18,14 @@ So an existing id is only ever retired by a merge, and never renamed otherwise.
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from wholesystem.record.linkage.engine import LinkResult, LinkSettings, link
 from wholesystem.store.lake import Lake
@@ -73,92 +75,195 @@ class IndexChange:
 
 @dataclass
 class IndexUpdate:
-    """Result of :func:`update_person_index` / :func:`assign_person_ids`."""
+    """Result of :func:`update_person_index` / :func:`assign_person_ids`.
 
-    person_of: dict[str, str]
+    ``index``: ``record_id, person_id`` for every record, in ``record_id`` order.
+    """
+
+    index: pa.Table
     changes: list[IndexChange]
     new_persons: int
     link: LinkResult | None = None
 
+    @property
+    def person_of(self) -> dict[str, str]:
+        """The index as a mapping (for a few records: it builds one Python dict)."""
+        return dict(
+            zip(
+                self.index.column("record_id").to_pylist(),
+                self.index.column("person_id").to_pylist(),
+                strict=True,
+            )
+        )
+
+    @property
+    def persons(self) -> int:
+        """How many persons the index holds."""
+        return int(pc.count_distinct(self.index.column("person_id")).as_py())
+
+
+def _previous_table(previous: dict[str, str] | pa.Table | None) -> pa.Table:
+    if isinstance(previous, pa.Table):
+        return previous.select(["record_id", "person_id"]).cast(_INDEX_SCHEMA)
+    items = sorted((previous or {}).items())
+    return pa.table(
+        {
+            "record_id": pa.array([r for r, _ in items], pa.string()),
+            "person_id": pa.array([p for _, p in items], pa.string()),
+        }
+    )
+
+
+_INDEX_SCHEMA = pa.schema([("record_id", pa.string()), ("person_id", pa.string())])
+
+# Set-based in DuckDB: every record's previous person, each cluster's smallest record,
+# each previous person's home, each cluster's owners, and the clusters a merge or split
+# touches (the only ones worked through in Python). At 1M people (4.2M records) this
+# takes seconds where a Python pass over every record took 46 s and 1.5 GB.
+_ASSIGN_SQL = (
+    """CREATE TABLE ws_j AS
+    SELECT c.record_id, c.cluster, p.person_id AS prev
+    FROM ws_clusters c LEFT JOIN ws_previous p USING (record_id)""",
+    "CREATE TABLE ws_first AS SELECT cluster, min(record_id) AS first FROM ws_j GROUP BY cluster",
+    # Each previous person's home: the cluster with most of its records; ties, the one
+    # with the smallest record id.
+    """CREATE TABLE ws_home AS
+    SELECT pid, cluster FROM (
+        SELECT j.prev AS pid, j.cluster, count(*) AS k, any_value(f.first) AS first
+        FROM ws_j j JOIN ws_first f USING (cluster)
+        WHERE j.prev IS NOT NULL GROUP BY j.prev, j.cluster
+    ) QUALIFY row_number() OVER (PARTITION BY pid ORDER BY k DESC, first) = 1""",
+    # A cluster home to previous persons keeps the lowest of their ids; the others are
+    # numbered in order of their smallest record ids, from $next.
+    """CREATE TABLE ws_person AS
+    SELECT f.cluster, f.first, o.owners,
+           coalesce(o.owners[1], printf($format, $prefix,
+               $next - 1 + row_number() OVER (
+                   PARTITION BY o.owners IS NULL ORDER BY f.first))) AS person_id
+    FROM ws_first f
+    LEFT JOIN (SELECT cluster, list(pid ORDER BY pid) AS owners FROM ws_home GROUP BY cluster) o
+    USING (cluster)""",
+    # Clusters where something changed: several owners (a merge), or a record whose
+    # previous person's home is elsewhere (a split, or records of a person whose home
+    # is elsewhere landing in a cluster of its own).
+    """CREATE TABLE ws_changed AS
+    SELECT cluster FROM ws_person WHERE len(owners) > 1
+    UNION
+    SELECT j.cluster FROM ws_j j JOIN ws_home h ON h.pid = j.prev WHERE h.cluster <> j.cluster""",
+)
+
 
 def assign_person_ids(
     clusters: pa.Table,
-    previous: dict[str, str] | None = None,
+    previous: dict[str, str] | pa.Table | None = None,
     *,
     edges: pa.Table | None = None,
     pairs: pa.Table | None = None,
     retired: set[str] | None = None,
 ) -> IndexUpdate:
-    """Map ``clusters`` (record_id, cluster) onto stable person ids (see module doc)."""
-    previous = previous or {}
-    record_ids = clusters.column("record_id").to_pylist()
-    cluster_ids = clusters.column(clusters.column_names[1]).to_pylist()
-    members: dict[Any, list[str]] = defaultdict(list)
-    for rid, c in zip(record_ids, cluster_ids, strict=True):
-        members[c].append(rid)
-    first_record = {c: min(rids) for c, rids in members.items()}
-    # each previous person's home cluster
-    counts: dict[str, Counter[Any]] = defaultdict(Counter)
-    for rid, c in zip(record_ids, cluster_ids, strict=True):
-        pid = previous.get(rid)
-        if pid is not None:
-            counts[pid][c] += 1
-    home: dict[str, Any] = {}
-    for pid, counter in counts.items():
-        best = max(counter.values())
-        home[pid] = min((c for c, k in counter.items() if k == best), key=first_record.__getitem__)
-    homed: dict[Any, list[str]] = defaultdict(list)
-    for pid, c in home.items():
-        homed[c].append(pid)
-    used = [_number(p) for p in previous.values()] + [_number(p) for p in (retired or set())]
-    next_number = max(used, default=0) + 1
-    changes: list[IndexChange] = []
-    person_of_cluster: dict[Any, str] = {}
-    new_persons = 0
-    for c in sorted(members, key=first_record.__getitem__):
-        owners = sorted(homed.get(c, []))
-        if owners:
-            survivor = owners[0]
-            person_of_cluster[c] = survivor
-            strays = sorted(
-                {previous[r] for r in members[c] if r in previous and previous[r] not in owners}
+    """Map ``clusters`` (record_id, cluster) onto stable person ids (see module doc).
+
+    ``previous``: the last index, as a table (``record_id, person_id``) or a mapping.
+    """
+    con = duckdb.connect(":memory:")
+    try:
+        con.register(
+            "ws_clusters", clusters.select([0, 1]).rename_columns(["record_id", "cluster"])
+        )
+        con.register("ws_previous", _previous_table(previous))
+        [(highest,)] = con.execute(
+            "SELECT max(CASE WHEN prefix(person_id, $p) THEN "
+            "TRY_CAST(substr(person_id, $n) AS BIGINT) ELSE 0 END) "
+            "FROM (SELECT DISTINCT person_id FROM ws_previous)",
+            {"p": _PREFIX, "n": len(_PREFIX) + 1},
+        ).fetchall()
+        used = [int(highest or 0), *(_number(p) for p in (retired or set()))]
+        for sql in _ASSIGN_SQL:
+            con.execute(
+                sql,
+                {"format": f"%s%0{_WIDTH}d", "prefix": _PREFIX, "next": max(used) + 1}
+                if "$next" in sql
+                else {},
             )
+        index = con.sql(
+            "SELECT j.record_id, p.person_id FROM ws_j j JOIN ws_person p USING (cluster) "
+            "ORDER BY j.record_id"
+        ).to_arrow_table()
+        [(new_persons,)] = con.execute(
+            "SELECT count(*) FROM ws_person WHERE owners IS NULL"
+        ).fetchall()
+        changes = _changes(con, edges, pairs)
+    finally:
+        con.close()
+    return IndexUpdate(
+        index=index.cast(_INDEX_SCHEMA), changes=changes, new_persons=int(new_persons)
+    )
+
+
+def _changes(
+    con: duckdb.DuckDBPyConnection, edges: pa.Table | None, pairs: pa.Table | None
+) -> list[IndexChange]:
+    """The merges and splits, in order of each cluster's smallest record id: worked out
+    for the clusters where something changed and the homes of the persons in them."""
+    clusters = con.execute(
+        "SELECT p.cluster, p.person_id, coalesce(p.owners, []) FROM ws_person p "
+        "SEMI JOIN ws_changed USING (cluster) ORDER BY p.first"
+    ).fetchall()
+    if not clusters:
+        return []
+    home = dict(
+        con.execute(
+            "SELECT h.pid, h.cluster FROM ws_home h WHERE h.pid IN ("
+            "SELECT j.prev FROM ws_j j SEMI JOIN ws_changed USING (cluster))"
+        ).fetchall()
+    )
+    members: dict[Any, list[tuple[str, str | None]]] = defaultdict(list)
+    for cluster, rid, prev in con.execute(
+        "SELECT cluster, record_id, prev FROM ws_j WHERE cluster IN ("
+        "SELECT cluster FROM ws_changed UNION SELECT h.cluster FROM ws_home h "
+        "WHERE h.pid IN (SELECT j.prev FROM ws_j j SEMI JOIN ws_changed USING (cluster))) "
+        "ORDER BY record_id"
+    ).fetchall():
+        members[cluster].append((rid, prev))
+    changes: list[IndexChange] = []
+    for c, person_id, owners in clusters:
+        everyone = {r for r, _ in members[c]}
+
+        def records_of(old: str, c: Any = c) -> list[str]:
+            return [r for r, p in members[c] if p == old]
+
+        if owners:
+            strays = sorted({p for _, p in members[c] if p is not None and p not in owners})
             for old in strays:
-                recs = sorted(r for r in members[c] if previous.get(r) == old)
+                recs = records_of(old)
                 changes.append(
                     IndexChange(
-                        "split", survivor, old, recs, _evidence(edges, set(members[c]), set(recs))
+                        "split", person_id, old, recs, _evidence(edges, everyone, set(recs))
                     )
                 )
             for gone in owners[1:]:
-                recs = sorted(r for r in members[c] if previous.get(r) == gone)
+                recs = records_of(gone)
                 changes.append(
                     IndexChange(
-                        "merge", survivor, gone, recs, _evidence(edges, set(members[c]), set(recs))
+                        "merge", person_id, gone, recs, _evidence(edges, everyone, set(recs))
                     )
                 )
         else:
-            pid = format_person_id(next_number)
-            next_number += 1
-            new_persons += 1
-            person_of_cluster[c] = pid
-            olds = sorted({previous[r] for r in members[c] if r in previous})
-            for old in olds:
-                recs = sorted(r for r in members[c] if previous.get(r) == old)
-                home_records = set(members[home[old]])
+            for old in sorted({p for _, p in members[c] if p is not None}):
+                recs = records_of(old)
+                home_records = {r for r, _ in members[home[old]]}
                 changes.append(
-                    IndexChange("split", pid, old, recs, _evidence(pairs, home_records, set(recs)))
+                    IndexChange(
+                        "split", person_id, old, recs, _evidence(pairs, home_records, set(recs))
+                    )
                 )
-    person_of = {rid: person_of_cluster[c] for rid, c in zip(record_ids, cluster_ids, strict=True)}
-    return IndexUpdate(person_of=person_of, changes=changes, new_persons=new_persons)
+    return changes
 
 
 def _evidence(table: pa.Table | None, side_a: set[str], side_b: set[str]) -> list[dict[str, Any]]:
     """Up to 10 pairs of ``table`` joining ``side_b`` to the rest of ``side_a``."""
     if table is None or table.num_rows == 0:
         return []
-    import pyarrow.compute as pc
-
     b = pa.array(sorted(side_b), pa.string())
     rest = pa.array(sorted(side_a - side_b), pa.string())
     left, right = table.column("record_id_l"), table.column("record_id_r")
@@ -204,7 +309,7 @@ def update_person_index(
     Writes :data:`INDEX_TABLE`, appends merges and splits to :data:`LOG_TABLE` and
     replaces :data:`EVIDENCE_TABLE`; each write is atomic (aside, then rename).
     """
-    previous = load_person_index(lake)
+    previous = lake.read_arrow(INDEX_TABLE) if lake.exists(INDEX_TABLE) else None
     result = link(records, settings)
     update = assign_person_ids(
         result.clusters,
@@ -214,16 +319,7 @@ def update_person_index(
         retired=_retired(lake),
     )
     update.link = result
-    rids = sorted(update.person_of)
-    lake.write_arrow(
-        INDEX_TABLE,
-        pa.table(
-            {
-                "record_id": pa.array(rids, pa.string()),
-                "person_id": pa.array([update.person_of[r] for r in rids], pa.string()),
-            }
-        ),
-    )
+    lake.write_arrow(INDEX_TABLE, update.index)
     lake.write_arrow(EVIDENCE_TABLE, result.edges)
     if update.changes:
         at = now or datetime.now(UTC)

@@ -31,7 +31,7 @@ def build_person_index(
     with recorded_run(factory, PERSON_INDEX_STEP) as run:
         update = update_person_index(lake, records)
         write_working_tables(lake)
-        persons = len(set(update.person_of.values()))
+        persons = update.persons
         merges = sum(1 for c in update.changes if c.kind == "merge")
         splits = sum(1 for c in update.changes if c.kind == "split")
         run.summary = (
