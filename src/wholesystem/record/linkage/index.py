@@ -309,8 +309,9 @@ def update_person_index(
     Writes :data:`INDEX_TABLE`, appends merges and splits to :data:`LOG_TABLE` and
     replaces :data:`EVIDENCE_TABLE`; each write is atomic (aside, then rename).
     """
-    previous = lake.read_arrow(INDEX_TABLE) if lake.exists(INDEX_TABLE) else None
     result = link(records, settings)
+    # Read after the linkage, not beside it: its peak memory is the step's.
+    previous = lake.read_arrow(INDEX_TABLE) if lake.exists(INDEX_TABLE) else None
     update = assign_person_ids(
         result.clusters,
         previous,
