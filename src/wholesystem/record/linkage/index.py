@@ -133,24 +133,24 @@ _ASSIGN_SQL = (
         FROM ws_j j JOIN ws_first f USING (cluster)
         WHERE j.prev IS NOT NULL GROUP BY j.prev, j.cluster
     ) QUALIFY row_number() OVER (PARTITION BY pid ORDER BY k DESC, first) = 1""",
-    # A cluster home to previous persons keeps the lowest of their ids; the others are
-    # numbered in order of their smallest record ids, from $next.
-    """CREATE TABLE ws_person AS
+)
+# A cluster home to previous persons keeps the lowest of their ids; the others are
+# numbered in order of their smallest record ids, from $next.
+_PERSON_SQL = """CREATE TABLE ws_person AS
     SELECT f.cluster, f.first, o.owners,
            coalesce(o.owners[1], printf($format, $prefix,
                $next - 1 + row_number() OVER (
                    PARTITION BY o.owners IS NULL ORDER BY f.first))) AS person_id
     FROM ws_first f
     LEFT JOIN (SELECT cluster, list(pid ORDER BY pid) AS owners FROM ws_home GROUP BY cluster) o
-    USING (cluster)""",
-    # Clusters where something changed: several owners (a merge), or a record whose
-    # previous person's home is elsewhere (a split, or records of a person whose home
-    # is elsewhere landing in a cluster of its own).
-    """CREATE TABLE ws_changed AS
+    USING (cluster)"""
+# Clusters where something changed: several owners (a merge), or a record whose
+# previous person's home is elsewhere (a split, or records of a person whose home
+# is elsewhere landing in a cluster of its own).
+_CHANGED_SQL = """CREATE TABLE ws_changed AS
     SELECT cluster FROM ws_person WHERE len(owners) > 1
     UNION
-    SELECT j.cluster FROM ws_j j JOIN ws_home h ON h.pid = j.prev WHERE h.cluster <> j.cluster""",
-)
+    SELECT j.cluster FROM ws_j j JOIN ws_home h ON h.pid = j.prev WHERE h.cluster <> j.cluster"""
 
 
 def assign_person_ids(
@@ -179,12 +179,11 @@ def assign_person_ids(
         ).fetchall()
         used = [int(highest or 0), *(_number(p) for p in (retired or set()))]
         for sql in _ASSIGN_SQL:
-            con.execute(
-                sql,
-                {"format": f"%s%0{_WIDTH}d", "prefix": _PREFIX, "next": max(used) + 1}
-                if "$next" in sql
-                else {},
-            )
+            con.execute(sql)
+        con.execute(
+            _PERSON_SQL, {"format": f"%s%0{_WIDTH}d", "prefix": _PREFIX, "next": max(used) + 1}
+        )
+        con.execute(_CHANGED_SQL)
         index = con.sql(
             "SELECT j.record_id, p.person_id FROM ws_j j JOIN ws_person p USING (cluster) "
             "ORDER BY j.record_id"

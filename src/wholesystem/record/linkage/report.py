@@ -104,10 +104,6 @@ are identical after standardisation; a person of one record is a singleton."""
 _NHS_DIGITS = _nhs_digits("s.nhs_number")
 
 
-def _valid(digits: str) -> str:
-    return _nhs_valid(digits)
-
-
 _INDEXED = f"""
     SELECT s.record_id, s.source, s.dataset, s.local_patient_id, s.nhs_number, s.given_name,
            s.family_name, s.date_of_birth, s.sex, s.postcode, p.person_id
@@ -118,7 +114,7 @@ _INDEXED = f"""
 def _state_of(nhs_number: str, digits: str) -> str:
     return (
         f"CASE WHEN nullif(trim(CAST({nhs_number} AS VARCHAR)), '') IS NULL THEN 'missing' "
-        f"WHEN coalesce({_valid(digits)}, false) THEN 'valid' ELSE 'invalid' END"
+        f"WHEN coalesce({_nhs_valid(digits)}, false) THEN 'valid' ELSE 'invalid' END"
     )
 
 
@@ -1079,7 +1075,7 @@ def _shared_valid_nhs(con: duckdb.DuckDBPyConnection, record_a: str, record_b: s
     row = _one(
         con,
         f"""SELECT count(DISTINCT {digits}), count(*) FROM {SOURCE_IDENTITY} s
-            WHERE s.record_id IN ($a, $b) AND {_valid(digits)}""",
+            WHERE s.record_id IN ($a, $b) AND {_nhs_valid(digits)}""",
         {"a": record_a, "b": record_b},
     )
     return int(row[0]) == 1 and int(row[1]) == 2
