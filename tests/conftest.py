@@ -6,6 +6,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,16 @@ def _pg_base_url() -> str | None:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database: a SQLite file, or a fresh schema in the test PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+    with empty_database(request.param, tmp_path / "test.db") as url:
+        yield url
+
+
+@contextmanager
+def empty_database(kind: str, sqlite_file: Path) -> Iterator[str]:
+    """An empty ``kind`` database ("sqlite": at ``sqlite_file``; "postgres": a fresh
+    schema in the test PostgreSQL, dropped afterwards)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{sqlite_file}"
         return
     base = _pg_base_url()
     if base is None:
@@ -116,6 +125,23 @@ SMALL_FOOTPRINT: dict[str, Any] = {
         },
     ],
 }
+
+
+def with_footprint(url: str, footprint_file: Path) -> None:
+    """The database at ``url``, empty, migrated and holding the footprint in the file."""
+    from tests.dbstate import file_key, migrated, prepared
+    from wholesystem.footprint.pipeline import load_footprint_file
+    from wholesystem.store.db import make_engine, make_session_factory
+
+    def build() -> None:
+        migrated(url)
+        engine = make_engine(url)
+        try:
+            load_footprint_file(make_session_factory(engine), footprint_file)
+        finally:
+            engine.dispose()
+
+    prepared(url, ("footprint", file_key(footprint_file.read_bytes())), build)
 
 
 @pytest.fixture

@@ -14,13 +14,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.access.helpers import PASSWORD, TestClient
+from tests.dbstate import migrated
 from wholesystem.access import passwords
 from wholesystem.access.models import User
 from wholesystem.access.permissions import Role
 from wholesystem.access.users import create_user
 from wholesystem.config import Settings
 from wholesystem.footprint.models import Organisation
-from wholesystem.store.db import make_engine, make_session_factory, session_scope, upgrade, utcnow
+from wholesystem.store.db import make_engine, make_session_factory, session_scope, utcnow
 
 ORGANISATIONS = (
     ("QXX", "NHS Testshire ICB", "icb", True),
@@ -44,7 +45,7 @@ def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def db_url(database_url: str) -> str:
     """A database (SQLite or PostgreSQL) migrated to head: 0001, 0002 and 0003_access."""
-    upgrade(database_url)
+    migrated(database_url)
     return database_url
 
 

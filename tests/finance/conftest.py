@@ -11,10 +11,10 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.conftest import with_footprint
 from wholesystem.access import passwords
 from wholesystem.config import Settings
-from wholesystem.footprint.pipeline import load_footprint_file
-from wholesystem.store.db import make_engine, make_session_factory, session_scope, upgrade
+from wholesystem.store.db import make_engine, make_session_factory, session_scope
 
 PASSWORD = "correct horse battery staple 42"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -32,10 +32,9 @@ USERS = (
 @pytest.fixture
 def ledger_db(settings: Settings, footprint_file: Path) -> Iterator[sessionmaker[Session]]:
     """A session factory over a migrated database holding the small footprint."""
-    upgrade(settings.resolved_database_url)
+    with_footprint(settings.resolved_database_url, footprint_file)
     engine = make_engine(settings.resolved_database_url)
     factory = make_session_factory(engine)
-    load_footprint_file(factory, footprint_file)
     try:
         yield factory
     finally:

@@ -10,16 +10,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.dbstate import migrated
 from wholesystem.config import Settings
 from wholesystem.footprint.models import Area, Level, Organisation
 from wholesystem.footprint.pipeline import load_footprint, parse_footprint
 from wholesystem.footprint.queries import footprint_tree, organisation_codes_by_type
-from wholesystem.store.db import make_engine, make_session_factory, session_scope, upgrade
+from wholesystem.store.db import make_engine, make_session_factory, session_scope
 
 
 @pytest.fixture
 def factory(settings: Settings) -> Iterator[sessionmaker[Session]]:
-    upgrade(settings.resolved_database_url)
+    migrated(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     yield make_session_factory(engine)
     engine.dispose()

@@ -6,34 +6,22 @@ import re
 from collections.abc import Callable
 from csv import DictReader
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.web.conftest import PASSWORD, csrf_from
-from wholesystem.access.users import create_user
+from tests.governance.conftest import gail_and_the_demo, over_app
+from tests.web.conftest import csrf_from
 from wholesystem.config import Settings
-from wholesystem.governance.demo import load_demo_governance
 from wholesystem.governance.models import Decision, DecisionVersion
-from wholesystem.store.db import make_engine, make_session_factory, session_scope
+from wholesystem.store.db import make_engine, make_session_factory
 
 
 @pytest.fixture
-def gov_settings(app_settings: Settings) -> Settings:
-    engine = make_engine(app_settings.resolved_database_url)
-    with session_scope(make_session_factory(engine)) as s:
-        create_user(
-            s,
-            username="gail",
-            display_name="Gail",
-            role="governance_lead",
-            organisation_code="QXX",
-            password=PASSWORD,
-            actor="test",
-        )
-        load_demo_governance(s)
-    engine.dispose()
+def gov_settings(app_settings: Settings, footprint_file: Path) -> Settings:
+    over_app(app_settings, footprint_file, gail_and_the_demo)
     return app_settings
 
 

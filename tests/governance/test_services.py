@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from tests.governance.conftest import demo_over_footprint
 from wholesystem.access.models import AuditEvent
 from wholesystem.governance import services as gov
 from wholesystem.governance.conflicts import InterestCategory, Management
@@ -51,10 +53,8 @@ def _counts(session: Session) -> tuple[int, int, int]:
 
 
 @pytest.fixture
-def demo(session: Session) -> Session:
-    load_demo_governance(session, now=NOW)
-    session.commit()
-    return session
+def demo(session: Session, footprint_file: Path) -> Session:
+    return demo_over_footprint(session, footprint_file, NOW)
 
 
 def test_the_demo_is_idempotent_and_routes_its_decisions(demo: Session) -> None:

@@ -13,10 +13,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from tests.conftest import with_footprint
 from tests.metrics.lakefixture import FOOTPRINT, ORG_CODES, write_returns, write_small_lake
 from wholesystem.access.audit import verify
 from wholesystem.access.models import AuditEvent
-from wholesystem.footprint.pipeline import load_footprint_file
 from wholesystem.metrics import pipeline
 from wholesystem.metrics.compute import ComputedValue, compute_metrics
 from wholesystem.metrics.models import MetricRebase, MetricSnapshot, MetricValue
@@ -49,10 +49,9 @@ CUT_OFF = date(2025, 3, 31)
 
 @pytest.fixture
 def factory(database_url: str, footprint_file: Path) -> Iterator[sessionmaker[Session]]:
-    upgrade(database_url)
+    with_footprint(database_url, footprint_file)
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
-    load_footprint_file(factory, footprint_file)
     yield factory
     engine.dispose()
 

@@ -11,15 +11,16 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.dbstate import migrated
 from wholesystem.population import model as mdl
 from wholesystem.population import registry
 from wholesystem.population.registry import ModelMetrics, ModelVersion, SubgroupMetrics, TopK
-from wholesystem.store.db import make_engine, make_session_factory, session_scope, upgrade
+from wholesystem.store.db import make_engine, make_session_factory, session_scope
 
 
 @pytest.fixture
 def factory(database_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade(database_url)
+    migrated(database_url)
     engine = make_engine(database_url)
     yield make_session_factory(engine)
     engine.dispose()

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.dbstate import migrated
 from wholesystem.record.ingest import IngestSummary, ingest_path
 from wholesystem.store.db import make_engine, make_session_factory, upgrade
 from wholesystem.store.lake import Lake
@@ -43,7 +44,7 @@ def lake_files(lake: Lake) -> dict[str, Path]:
 def factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     """A migrated SQLite database (the route tests also run on PostgreSQL)."""
     url = f"sqlite:///{tmp_path / 'ingest.db'}"
-    upgrade(url)
+    migrated(url)
     engine = make_engine(url)
     yield make_session_factory(engine)
     engine.dispose()

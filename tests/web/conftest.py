@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import with_footprint
+from tests.dbstate import file_key, prepared
 from wholesystem.config import Settings
-from wholesystem.footprint.pipeline import load_footprint_file
-from wholesystem.store.db import make_engine, make_session_factory, session_scope, upgrade
+from wholesystem.store.db import make_engine, make_session_factory, session_scope
 from wholesystem.web.app import create_app
 
 PASSWORD = "correct horse battery staple 42"
@@ -21,12 +22,19 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 @pytest.fixture
 def app_settings(settings: Settings, footprint_file: Path) -> Settings:
     """Settings whose database is migrated and holds the small footprint."""
+    url = settings.resolved_database_url
+    prepared(
+        url, ("web app", file_key(footprint_file.read_bytes())), lambda: _build(url, footprint_file)
+    )
+    return settings
+
+
+def _build(url: str, footprint_file: Path) -> None:
     from wholesystem.access.users import create_user
 
-    upgrade(settings.resolved_database_url)
-    engine = make_engine(settings.resolved_database_url)
+    with_footprint(url, footprint_file)
+    engine = make_engine(url)
     factory = make_session_factory(engine)
-    load_footprint_file(factory, footprint_file)
     with session_scope(factory) as s:
         for username, role, org in (
             ("admin", "system_admin", "QXX"),
@@ -42,7 +50,6 @@ def app_settings(settings: Settings, footprint_file: Path) -> Settings:
                 actor="test",
             )
     engine.dispose()
-    return settings
 
 
 @pytest.fixture

@@ -7,18 +7,21 @@ import csv as csv_module
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from tests.governance.conftest import over_app
 from tests.web.conftest import PASSWORD, csrf_from
 from wholesystem.access.users import create_user
 from wholesystem.config import Settings
 from wholesystem.governance.demo import load_demo_governance
 from wholesystem.governance.meetings.models import Action, Meeting, Minutes
 from wholesystem.governance.models import Body, Person
-from wholesystem.store.db import make_engine, make_session_factory, session_scope
+from wholesystem.store.db import make_engine, make_session_factory
 
 NOW = datetime(2026, 5, 1, 10, tzinfo=UTC)
 PRIVATE_PAPER = "Negotiating positions with two providers"
@@ -26,31 +29,33 @@ PUBLIC_PAPER = "The system is forecasting a balanced position"
 
 
 @pytest.fixture
-def settings_with_meetings(app_settings: Settings) -> Settings:
-    engine = make_engine(app_settings.resolved_database_url)
-    with session_scope(make_session_factory(engine)) as s:
-        for username, role in (("gail", "governance_lead"), ("board", "board_member")):
-            create_user(
-                s,
-                username=username,
-                display_name=username.title(),
-                role=role,
-                organisation_code="QXX",
-                password=PASSWORD,
-                actor="test",
-            )
-        load_demo_governance(s, now=NOW)
-        # The GP lead (conflicted on the ophthalmology item) signs in as "board".
-        gp = s.scalar(select(Person).where(Person.name == "Dr Sita Rao"))
-        board = s.scalar(select(Person).where(Person.name == "Bob Board"))
-        assert gp is not None
-        assert board is not None
-        assert board.user_id is not None
-        user_id, board.user_id = board.user_id, None
-        s.flush()
-        gp.user_id = user_id
-    engine.dispose()
+def settings_with_meetings(app_settings: Settings, footprint_file: Path) -> Settings:
+    over_app(app_settings, footprint_file, _meetings_demo)
     return app_settings
+
+
+def _meetings_demo(s: Session) -> None:
+    """Gail and a board member, the demo governance; the GP lead signs in as "board"."""
+    for username, role in (("gail", "governance_lead"), ("board", "board_member")):
+        create_user(
+            s,
+            username=username,
+            display_name=username.title(),
+            role=role,
+            organisation_code="QXX",
+            password=PASSWORD,
+            actor="test",
+        )
+    load_demo_governance(s, now=NOW)
+    # The GP lead (conflicted on the ophthalmology item) signs in as "board".
+    gp = s.scalar(select(Person).where(Person.name == "Dr Sita Rao"))
+    board = s.scalar(select(Person).where(Person.name == "Bob Board"))
+    assert gp is not None
+    assert board is not None
+    assert board.user_id is not None
+    user_id, board.user_id = board.user_id, None
+    s.flush()
+    gp.user_id = user_id
 
 
 @pytest.fixture

@@ -5,15 +5,16 @@ the database as it was."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from tests.governance.conftest import demo_over_footprint
 from wholesystem.access.models import AuditEvent
 from wholesystem.governance import services as gov
-from wholesystem.governance.demo import load_demo_governance
 from wholesystem.governance.meetings import services as mtg
 from wholesystem.governance.meetings.attendance import AttendanceStatus
 from wholesystem.governance.meetings.demo import load_demo_meetings
@@ -51,10 +52,8 @@ def _counts(session: Session) -> tuple[int, ...]:
 
 
 @pytest.fixture
-def demo(session: Session) -> Session:
-    load_demo_governance(session, now=NOW)
-    session.commit()
-    return session
+def demo(session: Session, footprint_file: Path) -> Session:
+    return demo_over_footprint(session, footprint_file, NOW)
 
 
 def _body(session: Session, code: str) -> Body:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from tests.governance.conftest import demo_over_footprint
 from wholesystem.access.models import AuditEvent
-from wholesystem.governance.demo import load_demo_governance
 from wholesystem.governance.models import Person
 from wholesystem.governance.plan import services as plan
 from wholesystem.governance.plan.demo import load_demo_plan
@@ -31,10 +32,8 @@ TRAJ = [Milestone(date(2026, 6, 30), Decimal("76")), Milestone(date(2027, 3, 31)
 
 
 @pytest.fixture
-def demo(session: Session) -> Session:
-    load_demo_governance(session, now=NOW)
-    session.commit()
-    return session
+def demo(session: Session, footprint_file: Path) -> Session:
+    return demo_over_footprint(session, footprint_file, NOW)
 
 
 def _counts(s: Session) -> tuple[int, ...]:

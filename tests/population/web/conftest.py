@@ -13,13 +13,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.conftest import with_footprint
+from tests.dbstate import file_key, prepared
 from tests.population.web.lakefixture import GUS, nhs_for, write_fixture
 from wholesystem.access import passwords
 from wholesystem.access.models import AuditEvent
 from wholesystem.access.opt_outs import record_opt_out
 from wholesystem.config import Settings
-from wholesystem.footprint.pipeline import load_footprint_file
-from wholesystem.store.db import make_engine, make_session_factory, session_scope, upgrade
+from wholesystem.store.db import make_engine, make_session_factory, session_scope
 
 PASSWORD = "correct horse battery staple 42"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -49,13 +50,18 @@ def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def base_settings(settings: Settings, footprint_file: Path) -> Settings:
     """Migrated database with the footprint, the users and GUS's national data opt-out."""
+    url = settings.resolved_database_url
+    key = ("population web", file_key(footprint_file.read_bytes()))
+    prepared(url, key, lambda: _with_users(url, footprint_file))
+    return settings
+
+
+def _with_users(url: str, footprint_file: Path) -> None:
     from wholesystem.access.users import create_user
 
-    upgrade(settings.resolved_database_url)
-    engine = make_engine(settings.resolved_database_url)
-    factory = make_session_factory(engine)
-    load_footprint_file(factory, footprint_file)
-    with session_scope(factory) as s:
+    with_footprint(url, footprint_file)
+    engine = make_engine(url)
+    with session_scope(make_session_factory(engine)) as s:
         for username, (role, org) in USERS.items():
             create_user(
                 s,
@@ -68,7 +74,6 @@ def base_settings(settings: Settings, footprint_file: Path) -> Settings:
             )
         record_opt_out(s, nhs_for(GUS), actor="test", source="test list")
     engine.dispose()
-    return settings
 
 
 @pytest.fixture

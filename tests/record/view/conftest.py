@@ -15,12 +15,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.conftest import with_footprint
+from tests.dbstate import file_key, prepared
 from tests.record.view.lakefixture import write_lake
 from wholesystem.access import passwords
 from wholesystem.access.models import AuditEvent
 from wholesystem.config import Settings
-from wholesystem.footprint.pipeline import load_footprint_file
-from wholesystem.store.db import make_engine, make_session_factory, session_scope, upgrade, utcnow
+from wholesystem.store.db import make_engine, make_session_factory, session_scope, utcnow
 from wholesystem.store.lake import Lake
 
 PASSWORD = "correct horse battery staple 42"
@@ -69,13 +70,19 @@ def clock() -> Clock:
 @pytest.fixture
 def view_settings(settings: Settings, footprint_file: Path) -> Settings:
     """Migrated database with the footprint and users; the tiny lake in the lake dir."""
+    url = settings.resolved_database_url
+    key = ("record view", file_key(footprint_file.read_bytes()))
+    prepared(url, key, lambda: _with_users(url, footprint_file))
+    write_lake(settings.resolved_lake_dir)
+    return settings
+
+
+def _with_users(url: str, footprint_file: Path) -> None:
     from wholesystem.access.users import create_user
 
-    upgrade(settings.resolved_database_url)
-    engine = make_engine(settings.resolved_database_url)
-    factory = make_session_factory(engine)
-    load_footprint_file(factory, footprint_file)
-    with session_scope(factory) as s:
+    with_footprint(url, footprint_file)
+    engine = make_engine(url)
+    with session_scope(make_session_factory(engine)) as s:
         for username, (role, org) in USERS.items():
             create_user(
                 s,
@@ -87,8 +94,6 @@ def view_settings(settings: Settings, footprint_file: Path) -> Settings:
                 actor="test",
             )
     engine.dispose()
-    write_lake(settings.resolved_lake_dir)
-    return settings
 
 
 @pytest.fixture
