@@ -306,10 +306,38 @@ def _link(
 
     lap("deterministic")
     # 3. probabilistic pass
-    pairs, model_json = _probabilistic(con, settings, stats)
+    model_json = _probabilistic(con, settings, stats)
     lap("probabilistic")
 
-    # 4. clustering
+    # 4. clustering; its working lists are gone before the evidence is built
+    clusters, edges_model = _cluster(con, settings, det_cluster, anchored, stats)
+    lap("cluster")
+    edges = _edges(con, det_cluster, edges_model)
+    del edges_model
+    lap("evidence")
+    return LinkResult(
+        clusters=clusters,
+        edges=edges,
+        pairs=_pairs_by_record(con),
+        stats=stats,
+        model_json=model_json,
+    )
+
+
+def _cluster(
+    con: duckdb.DuckDBPyConnection,
+    settings: LinkSettings,
+    det_cluster: list[int],
+    anchored: list[bool],
+    stats: dict[str, Any],
+) -> tuple[pa.Table, list[tuple[int, int, float]]]:
+    """Each record's cluster, and the model's edges that joined clusters.
+
+    Deterministic clusters first; then the scored pairs over the threshold, most
+    probable first (ties by identity), each joining two clusters unless both hold
+    different valid NHS numbers.
+    """
+    n_ident = len(det_cluster)
     uf = _UnionFind(n_ident)
     for uid, det in enumerate(det_cluster):
         if det >= 0 and anchored[uid]:
@@ -319,24 +347,22 @@ def _link(
             uf.union(uid, det, guarded=False)
     edges_model: list[tuple[int, int, float]] = []
     refused = 0
-    if pairs.num_rows:
-        order = sorted(
-            (
-                (-p, a, b)
-                for a, b, p in zip(
-                    pairs.column("uid_l").to_pylist(),
-                    pairs.column("uid_r").to_pylist(),
-                    pairs.column("match_probability").to_pylist(),
-                    strict=True,
-                )
-                if p >= settings.match_probability
-            )
-        )
-        for neg_p, a, b in order:
-            if uf.union(a, b, guarded=True):
-                edges_model.append((a, b, -neg_p))
-            else:
-                refused += 1
+    order = con.sql(
+        f"SELECT uid_l, uid_r, match_probability FROM {_SCORED_PAIRS} "
+        "WHERE match_probability >= ? ORDER BY match_probability DESC, uid_l, uid_r",
+        params=[settings.match_probability],
+    ).to_arrow_table()
+    for a, b, p in zip(
+        order.column("uid_l").to_pylist(),
+        order.column("uid_r").to_pylist(),
+        order.column("match_probability").to_pylist(),
+        strict=True,
+    ):
+        if uf.union(a, b, guarded=True):
+            edges_model.append((a, b, p))
+        else:
+            refused += 1
+    del order
     stats["model_edges"] = len(edges_model)
     stats["model_edges_refused_two_nhs"] = refused
     roots = [uf.find(u) for u in range(n_ident)]
@@ -365,16 +391,7 @@ def _link(
         """
     ).to_arrow_table()
     con.unregister("uid_cluster")
-    lap("cluster")
-    edges = _edges(con, det_cluster, edges_model, pairs)
-    lap("evidence")
-    return LinkResult(
-        clusters=clusters,
-        edges=edges,
-        pairs=_pairs_by_record(con, pairs),
-        stats=stats,
-        model_json=model_json,
-    )
+    return clusters, edges_model
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
@@ -447,9 +464,17 @@ def _deterministic(
     return det, anchored, needy
 
 
+_SCORED_PAIRS = "linkage_scored_pairs"
+
+
 def _probabilistic(
     con: duckdb.DuckDBPyConnection, settings: LinkSettings, stats: dict[str, Any]
-) -> tuple[pa.Table, str]:
+) -> str:
+    """Score the candidate pairs into the table :data:`_SCORED_PAIRS`; the model's JSON.
+
+    The scores stay in DuckDB (under its memory limit, spilled if need be) rather than
+    in Python: with their evidence text they are the largest thing the linkage makes.
+    """
     from splink import DuckDBAPI, Linker, block_on
 
     # candidate pairs: needy x all, never two identities of one deterministic cluster
@@ -467,17 +492,12 @@ def _probabilistic(
     )
     n_cand = _scalar(con, "SELECT count(*) FROM cand")
     stats["candidate_pairs"] = n_cand
-    empty = pa.table(
-        {
-            "uid_l": pa.array([], pa.int64()),
-            "uid_r": pa.array([], pa.int64()),
-            "match_weight": pa.array([], pa.float64()),
-            "match_probability": pa.array([], pa.float64()),
-            "detail": pa.array([], pa.string()),
-        }
-    )
     if n_cand == 0:
-        return empty, ""
+        con.execute(
+            f"CREATE OR REPLACE TABLE {_SCORED_PAIRS} (uid_l BIGINT, uid_r BIGINT, "
+            "match_weight DOUBLE, match_probability DOUBLE, detail VARCHAR)"
+        )
+        return ""
     present = present_columns(con, "ident2")
     n_ident = stats["identities"]
     label_pairs = _scalar(
@@ -548,15 +568,15 @@ def _probabilistic(
         + ", 2)"
         for c in comp_names
     )
-    pairs = con.sql(
+    con.execute(
         f"""
+        CREATE OR REPLACE TABLE {_SCORED_PAIRS} AS
         SELECT uid_l, uid_r, match_weight, match_probability,
                CAST(json_object({detail}) AS VARCHAR) AS detail
         FROM {pred_name}
-        ORDER BY uid_l, uid_r
         """
-    ).to_arrow_table()
-    return pairs, model_json
+    )
+    return model_json
 
 
 def _model_json(linker: Any) -> str:
@@ -570,7 +590,6 @@ def _edges(
     con: duckdb.DuckDBPyConnection,
     det_cluster: list[int],
     model_edges: list[tuple[int, int, float]],
-    pairs: pa.Table,
 ) -> pa.Table:
     """Evidence per identity edge, expressed between representative record ids (in SQL)."""
     det_l = [d for u, d in enumerate(det_cluster) if d >= 0 and d != u]
@@ -588,7 +607,6 @@ def _edges(
             }
         ),
     )
-    con.register("scored_pairs", pairs)
     edges = con.sql(
         """
         SELECT ia.rep AS record_id_l, ib.rep AS record_id_r, 'nhs' AS kind,
@@ -597,28 +615,26 @@ def _edges(
         FROM det_edges e JOIN ident ia ON ia.uid = e.a JOIN ident ib ON ib.uid = e.b
         UNION ALL
         SELECT ia.rep, ib.rep, 'model', s.match_weight, e.p, s.detail
-        FROM model_edges e JOIN scored_pairs s ON s.uid_l = e.a AND s.uid_r = e.b
+        FROM model_edges e JOIN {scored} s ON s.uid_l = e.a AND s.uid_r = e.b
         JOIN ident ia ON ia.uid = e.a JOIN ident ib ON ib.uid = e.b
         UNION ALL
         SELECT i.rep, s.record_id, 'identical', NULL, 1.0,
                '{"rule": "identical after standardisation"}'
         FROM linkage_std s JOIN ident i USING (ikey) WHERE s.record_id <> i.rep
-        """
+        """.replace("{scored}", _SCORED_PAIRS)
     ).to_arrow_table()
-    for name in ("det_edges", "model_edges", "scored_pairs"):
+    for name in ("det_edges", "model_edges"):
         con.unregister(name)
     return edges
 
 
-def _pairs_by_record(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> pa.Table:
-    con.register("scored_pairs", pairs)
-    out = con.sql(
-        """
+def _pairs_by_record(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Every scored pair, between representative record ids, with its evidence."""
+    return con.sql(
+        f"""
         SELECT a.rep AS record_id_l, b.rep AS record_id_r, 'model' AS kind,
                p.match_weight, p.match_probability, p.detail
-        FROM scored_pairs p JOIN ident a ON a.uid = p.uid_l JOIN ident b ON b.uid = p.uid_r
+        FROM {_SCORED_PAIRS} p JOIN ident a ON a.uid = p.uid_l JOIN ident b ON b.uid = p.uid_r
         ORDER BY 1, 2
         """
     ).to_arrow_table()
-    con.unregister("scored_pairs")
-    return out
