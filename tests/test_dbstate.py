@@ -34,12 +34,13 @@ def _contents(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
         }
 
 
-def _next_user_id(engine: Engine) -> int:
+def _add_user(engine: Engine, username: str) -> int:
+    """A new user's id (an audited write, so the audit chain grows too)."""
     with session_scope(make_session_factory(engine)) as s:
         user = create_user(
             s,
-            username="later",
-            display_name="Later",
+            username=username,
+            display_name=username.title(),
             role="analyst",
             organisation_code="QXX",
             password="correct horse battery staple 42",
@@ -58,16 +59,7 @@ def test_a_restored_state_equals_the_built_one_and_keeps_its_guards(
         built.append(url)
         with_footprint(url, footprint_file)
         engine = make_engine(url)
-        with session_scope(make_session_factory(engine)) as s:
-            create_user(
-                s,
-                username="ann",
-                display_name="Ann",
-                role="system_admin",
-                organisation_code="QXX",
-                password="correct horse battery staple 42",
-                actor="test",
-            )
+        _add_user(engine, "ann")
         engine.dispose()
 
     key = ("dbstate test", uuid.uuid4().hex)  # a state no other test builds
@@ -84,7 +76,7 @@ def test_a_restored_state_equals_the_built_one_and_keeps_its_guards(
             assert _contents(engine) == _contents(first)
             assert _contents(engine)["app_user"]
             # Sequences (PostgreSQL) and SQLite's row ids carry on where the build left them.
-            assert _next_user_id(engine) == _next_user_id(first)
+            assert _add_user(engine, "later") == _add_user(first, "later")
             # The audit log stays append-only after a restore.
             with pytest.raises(DBAPIError, match="append-only"), engine.begin() as con:
                 con.execute(text("DELETE FROM audit_event"))
