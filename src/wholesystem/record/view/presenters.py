@@ -15,11 +15,15 @@ from wholesystem.access.relationships import AccessDecision
 from wholesystem.record.view.assemble import (
     SETTING_LABELS,
     SETTINGS,
+    Allergy,
     CarePackage,
     Demographics,
     JoinedRecord,
     LatestObservation,
+    MedicationLine,
+    Problem,
     PseudonymisedRecord,
+    Registration,
     TimelineEntry,
     TimelineFilter,
 )
@@ -27,7 +31,9 @@ from wholesystem.record.view.search import DATE_PARTS, FieldError
 
 __all__ = [
     "TIMELINE_CSV_COLUMNS",
+    "allergy_rows",
     "care_package_rows",
+    "current_registration",
     "demographic_rows",
     "details_form",
     "filter_query",
@@ -35,9 +41,12 @@ __all__ = [
     "format_moment",
     "format_nhs_number",
     "identity_rows",
+    "medication_rows",
     "observation_rows",
+    "problem_rows",
     "pseudonymised_json",
     "record_json",
+    "registration_rows",
     "search_json",
     "setting_items",
     "timeline_csv_rows",
@@ -313,6 +322,70 @@ def care_package_rows(
             "weekly_cost": _money(p.weekly_cost),
         }
         for p in items
+    ]
+
+
+def current_registration(
+    current: Registration | None, names: Mapping[str, str]
+) -> dict[str, str] | None:
+    """The practice the person is registered with now, and since when."""
+    if current is None:
+        return None
+    return {
+        "practice": _org(current.practice_code, names),
+        "since": format_date(current.registration_date),
+    }
+
+
+def registration_rows(
+    items: Sequence[Registration], names: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "practice": _org(r.practice_code, names),
+            "from": format_date(r.registration_date),
+            "to": format_date(r.deregistration_date),
+            "current": r.current,
+        }
+        for r in items
+    ]
+
+
+def _coded(code: str, system: str | None, display: str | None) -> dict[str, str]:
+    """A coded item's display (its code when it has none), code and code system."""
+    return {"display": display or code, "code": code, "system": system or ""}
+
+
+def problem_rows(items: Sequence[Problem]) -> list[dict[str, str]]:
+    return [
+        _coded(p.code, p.code_system, p.display)
+        | {"onset": format_date(p.onset_date), "sources": ", ".join(p.sources)}
+        for p in items
+    ]
+
+
+def medication_rows(items: Sequence[MedicationLine]) -> list[dict[str, Any]]:
+    return [
+        _coded(m.code, m.code_system, m.display)
+        | {
+            "first": format_date(m.first_date),
+            "last": format_date(m.last_date),
+            "issues": m.issues,
+            "sources": ", ".join(m.sources),
+        }
+        for m in items
+    ]
+
+
+def allergy_rows(items: Sequence[Allergy]) -> list[dict[str, str]]:
+    return [
+        _coded(a.code, a.code_system, a.display)
+        | {
+            "recorded": format_date(a.recorded_date),
+            "status": a.clinical_status or "",
+            "source": a.source,
+        }
+        for a in items
     ]
 
 

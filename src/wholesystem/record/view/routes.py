@@ -59,16 +59,21 @@ from wholesystem.record.view.fhir_bundle import (
 from wholesystem.record.view.fhir_search import patient_query, patient_searchset
 from wholesystem.record.view.presenters import (
     TIMELINE_CSV_COLUMNS,
+    allergy_rows,
     care_package_rows,
+    current_registration,
     demographic_rows,
     details_form,
     filter_query,
     format_date,
     format_nhs_number,
     identity_rows,
+    medication_rows,
     observation_rows,
+    problem_rows,
     pseudonymised_json,
     record_json,
+    registration_rows,
     search_json,
     setting_items,
     timeline_csv_rows,
@@ -507,57 +512,11 @@ def record_page(
         demographics=demographic_rows(demo, names),
         identities=identity_rows(demo, names),
         conflicts=len(demo.conflicts),
-        registration=(
-            {
-                "practice": f"{names.get(current.practice_code, current.practice_code)} "
-                f"({current.practice_code})",
-                "since": format_date(current.registration_date),
-            }
-            if current
-            else None
-        ),
-        registrations=[
-            {
-                "practice": f"{names.get(r.practice_code, r.practice_code)} ({r.practice_code})",
-                "from": format_date(r.registration_date),
-                "to": format_date(r.deregistration_date),
-                "current": r.current,
-            }
-            for r in record.registrations
-        ],
-        problems=[
-            {
-                "display": p.display or p.code,
-                "code": p.code,
-                "system": p.code_system or "",
-                "onset": format_date(p.onset_date),
-                "sources": ", ".join(p.sources),
-            }
-            for p in record.problems
-        ],
-        medications=[
-            {
-                "display": m.display or m.code,
-                "code": m.code,
-                "system": m.code_system or "",
-                "first": format_date(m.first_date),
-                "last": format_date(m.last_date),
-                "issues": m.issues,
-                "sources": ", ".join(m.sources),
-            }
-            for m in record.medications
-        ],
-        allergies=[
-            {
-                "display": a.display or a.code,
-                "code": a.code,
-                "system": a.code_system or "",
-                "recorded": format_date(a.recorded_date),
-                "status": a.clinical_status or "",
-                "source": a.source,
-            }
-            for a in record.allergies
-        ],
+        registration=current_registration(current, names),
+        registrations=registration_rows(record.registrations, names),
+        problems=problem_rows(record.problems),
+        medications=medication_rows(record.medications),
+        allergies=allergy_rows(record.allergies),
         observations=observation_rows(record.latest_observations),
         care_packages=care_package_rows(record.care_packages, names),
         timeline=timeline_rows(entries[:TIMELINE_PAGE_ROWS], names),
