@@ -70,8 +70,8 @@ def prepared(url: str, key: Hashable, build: Callable[[], object]) -> None:
     if snapshot is None:
         build()
         _SNAPSHOTS[whole] = _take(parsed)
-    else:
-        _restore(parsed, snapshot)
+    elif not _restore(parsed, snapshot):
+        build()
 
 
 def migrated(url: str) -> None:
@@ -93,15 +93,17 @@ def _take(url: URL) -> _Snapshot:
     raise ValueError(f"no snapshot for the {url.get_backend_name()} backend")
 
 
-def _restore(url: URL, snapshot: _Snapshot) -> None:
+def _restore(url: URL, snapshot: _Snapshot) -> bool:
+    """Restore ``snapshot`` into the database at ``url``; False when it cannot be (the
+    state is then built again)."""
     if isinstance(snapshot, sqlite3.Connection):
         target = sqlite3.connect(_sqlite_path(url))
         try:
             snapshot.backup(target)
         finally:
             target.close()
-        return
-    _pg_restore(url, snapshot)
+        return True
+    return _pg_restore(url, snapshot)
 
 
 def _sqlite_path(url: URL) -> str:
@@ -192,11 +194,11 @@ def _pg_take(url: URL) -> _PgSnapshot:
     return _PgSnapshot(_pg_schema_sql(url, schema), tuple(tables), tuple(sequences))
 
 
-def _pg_restore(url: URL, snapshot: _PgSnapshot) -> None:
+def _pg_restore(url: URL, snapshot: _PgSnapshot) -> bool:
     with _pg_connect(url) as con:
         if not _pg_names(con, "r"):
             if not snapshot.schema_sql:
-                raise RuntimeError("pg_dump is needed to restore a schema into an empty one")
+                return False  # no pg_dump here: the tables cannot be made but by a build
             schema = _pg_schema(con)
             con.execute(snapshot.schema_sql.format(schema=schema).encode())
             # pg_dump's script empties the search path; the copies below need it back.
@@ -213,3 +215,4 @@ def _pg_restore(url: URL, snapshot: _PgSnapshot) -> None:
                     cp.write(rows)
         for seq, value, called in snapshot.sequences:
             con.execute("SELECT setval(%s::regclass, %s, %s)", (f'"{seq}"', value, called))
+    return True

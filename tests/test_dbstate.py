@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from tests import dbstate
 from tests.conftest import empty_database, with_footprint
 from tests.dbstate import migrated, prepared
 from wholesystem.access.users import create_user
@@ -117,3 +118,25 @@ def test_a_migrated_database_is_what_alembic_makes(database_url: str, tmp_path: 
         finally:
             for engine in engines:
                 engine.dispose()
+
+
+@pytest.mark.postgres
+def test_without_pg_dump_an_empty_schema_is_built_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(dbstate.shutil, "which", lambda _name: None)
+    built: list[str] = []
+
+    def build(url: str) -> None:
+        built.append(url)
+        upgrade(url)
+
+    key = ("dbstate test, no pg_dump", uuid.uuid4().hex)
+    with (
+        empty_database("postgres", tmp_path / "x") as a,
+        empty_database("postgres", tmp_path / "y") as b,
+    ):
+        prepared(a, key, lambda: build(a))
+        prepared(b, key, lambda: build(b))  # nothing to make the tables from: built
+        prepared(a, key, lambda: build(a))  # tables there: the rows are restored
+        assert built == [a, b]
