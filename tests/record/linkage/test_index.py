@@ -37,6 +37,9 @@ def test_new_records_attach_to_existing_persons() -> None:
     assert up.person_of == {"a": P1, "b": P1, "c": P2, "d": P2, "e": P3}
     assert up.changes == []
     assert up.new_persons == 1
+    # The mapping is built once and kept: a lookup per record (as link-records makes)
+    # rebuilding it made the command quadratic in the number of records.
+    assert up.person_of is up.person_of
 
 
 def test_merge_keeps_lower_id_and_logs() -> None:

@@ -21,6 +21,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import duckdb
@@ -85,9 +86,10 @@ class IndexUpdate:
     new_persons: int
     link: LinkResult | None = None
 
-    @property
+    @cached_property
     def person_of(self) -> dict[str, str]:
-        """The index as a mapping (for a few records: it builds one Python dict)."""
+        """The index as a mapping: one Python dict, built on first use and kept (a
+        lookup per record must not build it again: that made ``link-records`` quadratic)."""
         return dict(
             zip(
                 self.index.column("record_id").to_pylist(),
