@@ -28,6 +28,7 @@ import shutil
 import sqlite3
 import subprocess
 from collections.abc import Callable, Hashable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -82,11 +83,8 @@ def migrated(url: str) -> None:
 def _take(url: URL) -> _Snapshot:
     if url.get_backend_name() == "sqlite":
         copy = sqlite3.connect(":memory:", check_same_thread=False)
-        source = sqlite3.connect(_sqlite_path(url))
-        try:
+        with closing(sqlite3.connect(_sqlite_path(url))) as source:
             source.backup(copy)
-        finally:
-            source.close()
         return copy
     if url.get_backend_name() == "postgresql":
         return _pg_take(url)
@@ -97,11 +95,8 @@ def _restore(url: URL, snapshot: _Snapshot) -> bool:
     """Restore ``snapshot`` into the database at ``url``; False when it cannot be (the
     state is then built again)."""
     if isinstance(snapshot, sqlite3.Connection):
-        target = sqlite3.connect(_sqlite_path(url))
-        try:
+        with closing(sqlite3.connect(_sqlite_path(url))) as target:
             snapshot.backup(target)
-        finally:
-            target.close()
         return True
     return _pg_restore(url, snapshot)
 

@@ -91,8 +91,7 @@ def register(app: typer.Typer) -> None:
             progress.update(task, advance=1, description="writing")
             update = assign_person_ids(result.clusters)
             rids = result.clusters.column("record_id").to_pylist()
-            person_of = update.person_of
-            write_link_output(out, rids, [person_of[r] for r in rids])
+            write_link_output(out, rids, [update.person_of[r] for r in rids])
             progress.update(task, advance=1)
         console.print(
             f"{len(rids):,} records -> {update.new_persons:,} persons "
