@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -10,6 +11,7 @@ from wholesystem.record.view.assemble import Allergy, MedicationLine, Problem, R
 from wholesystem.record.view.presenters import (
     allergy_rows,
     current_registration,
+    format_moment,
     medication_rows,
     problem_rows,
     registration_rows,
@@ -104,3 +106,31 @@ def test_coded_items_show_their_display_or_else_their_code() -> None:
             "source": "A00001",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("moment", "day", "shown"),
+    [
+        # A date-only extract's row in summer: midnight UK time is 23:00 UTC the day
+        # before; the page shows the day the partner sent, not the day before.
+        (datetime(2021, 10, 9, 23, 0, tzinfo=UTC), date(2021, 10, 10), "10 Oct 2021"),
+        # ... and in winter, when UK time is UTC.
+        (datetime(2021, 12, 1, 0, 0, tzinfo=UTC), date(2021, 12, 1), "1 Dec 2021"),
+        # An ECDS arrival sent as 18:31+01:00 is shown at 18:31, UK time.
+        (datetime(2021, 4, 1, 17, 31, tzinfo=UTC), date(2021, 4, 1), "1 Apr 2021 18:31"),
+        (datetime(2021, 4, 1, 18, 31, tzinfo=ZoneInfo("Europe/London")), None, "1 Apr 2021 18:31"),
+        # 23:30 UTC on 31 Mar in summer time is already 1 Apr in the UK.
+        (datetime(2021, 3, 31, 23, 30, tzinfo=UTC), None, "1 Apr 2021 00:30"),
+        # Winter: UK time is UTC.
+        (datetime(2021, 1, 5, 9, 5, tzinfo=UTC), None, "5 Jan 2021 09:05"),
+        # A moment without a zone is taken as UTC.
+        (datetime(2021, 7, 1, 12, 0), None, "1 Jul 2021 13:00"),
+        # No moment: the day alone, or nothing.
+        (None, date(2020, 2, 29), "29 Feb 2020"),
+        (None, None, ""),
+    ],
+)
+def test_moments_are_shown_in_uk_time(
+    moment: datetime | None, day: date | None, shown: str
+) -> None:
+    assert format_moment(moment, day) == shown

@@ -6,10 +6,11 @@ Pure functions; the templates only loop over what these return.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from wholesystem.access.relationships import AccessDecision
 from wholesystem.record.view.assemble import (
@@ -31,6 +32,7 @@ from wholesystem.record.view.search import DATE_PARTS, FieldError
 
 __all__ = [
     "TIMELINE_CSV_COLUMNS",
+    "UK_TIME",
     "allergy_rows",
     "care_package_rows",
     "current_registration",
@@ -85,12 +87,23 @@ def format_date(value: date | None) -> str:
     return value.strftime("%-d %b %Y") if value is not None else ""
 
 
+UK_TIME = ZoneInfo("Europe/London")
+
+
 def format_moment(moment: datetime | None, day: date | None = None) -> str:
-    """'3 Mar 2024 14:05' when a time is known (a midnight start is shown as the day)."""
+    """'3 Mar 2024 14:05' in UK time when a time is known; the day alone for midnight.
+
+    The lake keeps instants (see docs/lake.md): an extract that sends only a date has
+    its rows at midnight UK time, which is 23:00 UTC the day before in summer. Care teams
+    read UK time, so the moment is shown there, and a UK midnight (a date without a time)
+    as its day. A moment without a zone is taken as UTC.
+    """
     if moment is not None:
-        if moment.hour == 0 and moment.minute == 0 and moment.second == 0:
-            return format_date(moment.date())
-        return moment.strftime("%-d %b %Y %H:%M")
+        aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        local = aware.astimezone(UK_TIME)
+        if local.time() == time(0):
+            return format_date(local.date())
+        return local.strftime("%-d %b %Y %H:%M")
     return format_date(day)
 
 

@@ -23,7 +23,6 @@ import re
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -59,6 +58,7 @@ from wholesystem.record.view.fhir_bundle import (
 from wholesystem.record.view.fhir_search import patient_query, patient_searchset
 from wholesystem.record.view.presenters import (
     TIMELINE_CSV_COLUMNS,
+    UK_TIME,
     allergy_rows,
     care_package_rows,
     current_registration,
@@ -109,9 +109,6 @@ Carer = Annotated[CurrentUser, Depends(require(Permission.view_identifiable_reco
 Analyst = Annotated[CurrentUser, Depends(require(Permission.view_pseudonymised_data))]
 
 router = APIRouter()
-# Times shown to people are UK local time (GMT or BST), as clinical systems show them.
-UK_TIME = ZoneInfo("Europe/London")
-
 
 # --------------------------------------------------------------------------- helpers
 
