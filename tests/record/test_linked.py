@@ -26,6 +26,7 @@ from wholesystem.record.linked import (
 )
 from wholesystem.record.linked_sql import EMERGENCY_ADMISSION_METHODS, SETTINGS
 from wholesystem.record.staging import connect_staged
+from wholesystem.record.terms import term
 from wholesystem.record.validate import snomed_valid
 from wholesystem.store.lake import Lake, LakeError
 from wholesystem.store.models import PipelineRun
@@ -362,6 +363,20 @@ def test_csv_gp_rows_are_classified(linked_ics: LinkedICS) -> None:
         )
     }
     assert all(classes.get(c, "condition") == "condition" for c in frailty)
+
+
+def test_hospital_codes_carry_their_terms(linked_ics: LinkedICS) -> None:
+    """Extracts send ICD-10 and SNOMED CT codes without text: the lake names them."""
+    rows = linked_ics.sql(
+        "SELECT 'event', dataset, code_system, code, display FROM event "
+        "WHERE dataset IN ('apc', 'ecds', 'deaths') AND code IS NOT NULL "
+        "UNION ALL SELECT 'condition', dataset, code_system, code, display FROM condition "
+        "WHERE dataset = 'apc'"
+    )
+    assert {r[1] for r in rows} == {"apc", "ecds", "deaths"}
+    for table, dataset, system, code, display in rows:
+        assert display == term(system, code), (table, dataset, code)
+    assert all(r[4] for r in rows if r[1] != "deaths")  # every code synth sends is named
 
 
 def test_code_file_is_valid_and_covers_the_gp_codes() -> None:

@@ -47,6 +47,7 @@ from wholesystem.record.linked_sql import (
 )
 from wholesystem.record.schemas import staged_datasets
 from wholesystem.record.staging import SOURCE_IDENTITY, connect_staged, staged_glob
+from wholesystem.record.terms import code_terms
 from wholesystem.record.validate import install_macros
 from wholesystem.store.db import session_scope
 from wholesystem.store.lake import Lake, LakeError
@@ -143,6 +144,23 @@ def _prepare(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, int]:
     )
     con.execute("CREATE TEMP TABLE ws_codes AS SELECT * FROM ws_codes_arrow")
     con.unregister("ws_codes_arrow")
+    terms = code_terms()
+    con.register(
+        "ws_terms_arrow",
+        pa.table(
+            {
+                "system": pa.array([system for system, _ in terms], pa.string()),
+                "code": pa.array([code for _, code in terms], pa.string()),
+                "display": pa.array(list(terms.values()), pa.string()),
+            }
+        ),
+    )
+    con.execute("CREATE TEMP TABLE ws_terms AS SELECT * FROM ws_terms_arrow")
+    con.unregister("ws_terms_arrow")
+    con.execute(
+        "CREATE TEMP MACRO ws_term(s, c) AS "
+        "(SELECT t.display FROM ws_terms t WHERE t.system = s AND t.code = c)"
+    )
     staged: dict[str, int] = {}
     for ds in staged_datasets():
         source = (

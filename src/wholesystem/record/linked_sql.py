@@ -12,6 +12,8 @@ The relations the statements read (created by :func:`wholesystem.record.linked`)
   ``record_id`` and ``person_id`` of the source record it belongs to (NULL when none), and
   for ``gp_events`` its ``class`` (condition, observation, medication or encounter);
 * ``ws_codes``: ``record/data/gp_event_codes.csv`` (code, class, display, hierarchy).
+* ``ws_term(system, code)``: a macro giving the code's term from
+  ``record/data/code_terms.csv`` (:mod:`wholesystem.record.terms`), or NULL.
 
 Dates without a time (most extracts) become times at midnight UK time (Europe/London) at the
 start of that day; times with an offset (ECDS) keep their instant and give their UK date.
@@ -317,6 +319,10 @@ def _event_select(dataset: str) -> str:
             expr = _lit(dataset)
         elif name == "code":
             expr = code
+        elif name == "display" and name not in spec:
+            # Extracts send codes without text: the code's term, where it is listed.
+            system = spec.get("code_system", "NULL")
+            expr = f"ws_term({system}, {code})"
         else:
             expr = spec.get(name, _EVENT_DEFAULTS.get(name, "NULL"))
         expr = expr.replace("{code}", f"({code})")
@@ -373,10 +379,11 @@ _FACT_SQL: dict[str, str] = {
                event_date AS onset_date, CAST(NULL AS VARCHAR) AS event_id, record_key
         FROM ws_gp_events WHERE person_id IS NOT NULL AND class = 'condition'
         UNION ALL
-        SELECT DISTINCT person_id, record_id, source, dataset, unnest(diagnoses) AS code,
-               'icd10' AS code_system, CAST(NULL AS VARCHAR) AS display,
-               start_date AS onset_date, event_id, record_key
-        FROM ws_event WHERE dataset = 'apc'""",
+        SELECT person_id, record_id, source, dataset, code, 'icd10' AS code_system,
+               ws_term('icd10', code) AS display, onset_date, event_id, record_key
+        FROM (SELECT DISTINCT person_id, record_id, source, dataset,
+                     unnest(diagnoses) AS code, start_date AS onset_date, event_id, record_key
+              FROM ws_event WHERE dataset = 'apc')""",
     "observation": """
         SELECT person_id, record_id, org_code AS source, 'gp_events' AS dataset,
                coalesce(code, snomed_code) AS code, code_system, display_text AS display,

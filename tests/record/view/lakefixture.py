@@ -109,6 +109,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("code_system", S),
             ("display", S),
             ("codes", pa.list_(S)),
+            ("diagnoses", pa.list_(S)),
+            ("procedures", pa.list_(S)),
             ("emergency", pa.bool_()),
             ("admission_method", S),
             ("discharge_destination", S),
@@ -278,6 +280,8 @@ def event(
         code_system=system,
         display=display,
         codes=[code] if code else [],
+        diagnoses=[code] if code and system == "icd10" else [],
+        procedures=[],
         emergency=False,
     )
     row.update(extra)

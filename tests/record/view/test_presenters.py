@@ -7,7 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from wholesystem.record.view.assemble import Allergy, MedicationLine, Problem, Registration
+from wholesystem.record.view.assemble import (
+    Allergy,
+    MedicationLine,
+    Problem,
+    Registration,
+    TimelineEntry,
+)
 from wholesystem.record.view.presenters import (
     allergy_rows,
     current_registration,
@@ -15,6 +21,7 @@ from wholesystem.record.view.presenters import (
     medication_rows,
     problem_rows,
     registration_rows,
+    timeline_rows,
 )
 
 NAMES = {"A00001": "Hill Surgery"}
@@ -134,3 +141,105 @@ def test_moments_are_shown_in_uk_time(
     moment: datetime | None, day: date | None, shown: str
 ) -> None:
     assert format_moment(moment, day) == shown
+
+
+def _entry(dataset: str, **fields: object) -> TimelineEntry:
+    base: dict[str, object] = {
+        "event_id": "e1",
+        "record_id": "r1",
+        "setting": {"apc": "inpatient", "ecds": "ae"}.get(dataset, "gp"),
+        "source": "R9A",
+        "dataset": dataset,
+        "start": None,
+        "end": None,
+        "start_date": date(2024, 5, 1),
+        "end_date": None,
+        "code": None,
+        "code_system": None,
+        "display": None,
+        "codes": (),
+        "diagnoses": (),
+        "procedures": (),
+        "emergency": None,
+        "admission_method": None,
+        "discharge_destination": None,
+        "acuity": None,
+        "attended": None,
+        "first_attendance": None,
+        "inpatient": None,
+        "out_of_area": None,
+        "service_type": None,
+        "contact_type": None,
+        "cost": None,
+    }
+    return TimelineEntry(**(base | fields))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("entry", "what", "other_codes", "procedures", "detail"),
+    [
+        # A spell: its codes and its Data Dictionary codes named, the unknown code kept.
+        (
+            _entry(
+                "apc",
+                code="J18.9",
+                code_system="icd10",
+                display="Pneumonia, unspecified",
+                diagnoses=("J18.9", "J45.9", "Z99.9"),
+                procedures=("W37.1",),
+                codes=("J18.9", "J45.9", "Z99.9", "W37.1"),
+                emergency=True,
+                inpatient=True,
+                admission_method="21",
+                discharge_destination="19",
+            ),
+            "Pneumonia, unspecified (icd10 J18.9)",
+            "Asthma, unspecified (J45.9); Z99.9",
+            "Primary total prosthetic replacement of hip joint using cement (W37.1)",
+            "Emergency admission: via Emergency Care Department (21); inpatient; "
+            "discharge: Usual place of residence (19)",
+        ),
+        # An attendance: its destination is SNOMED CT.
+        (
+            _entry(
+                "ecds",
+                code="1912002",
+                code_system="snomed",
+                display="Fall",
+                codes=("1912002",),
+                emergency=True,
+                acuity="3",
+                discharge_destination="306689006",
+            ),
+            "Fall (snomed 1912002)",
+            "",
+            "",
+            "emergency; acuity 3; discharge: Discharge to home (306689006)",
+        ),
+        # Codes and destinations not in the terms file are shown as sent.
+        (
+            _entry(
+                "ecds",
+                code="999999999",
+                code_system="snomed",
+                codes=("999999999",),
+                emergency=True,
+                discharge_destination="123456",
+            ),
+            "999999999",
+            "",
+            "",
+            "emergency; discharge: 123456",
+        ),
+    ],
+)
+def test_timeline_rows_name_their_codes(
+    entry: TimelineEntry, what: str, other_codes: str, procedures: str, detail: str
+) -> None:
+    [row] = timeline_rows([entry], NAMES)
+    assert (row["what"], row["other_codes"], row["procedures"], row["detail"]) == (
+        what,
+        other_codes,
+        procedures,
+        detail,
+    )

@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from wholesystem.record.terms import term
+
 __all__ = [
     "DEMOGRAPHIC_FIELDS",
     "SETTINGS",
@@ -177,6 +179,10 @@ class TimelineEntry:
     code_system: str | None
     display: str | None
     codes: tuple[str, ...]
+    diagnoses: tuple[str, ...]
+    """ICD-10, a spell's primary diagnosis first; empty for other settings."""
+    procedures: tuple[str, ...]
+    """OPCS-4, a spell's procedures."""
     emergency: bool | None
     admission_method: str | None
     discharge_destination: str | None
@@ -519,8 +525,10 @@ def _entry(row: Row) -> TimelineEntry:
         end_date=_date(row.get("end_date")),
         code=_text(row.get("code")),
         code_system=_text(row.get("code_system")),
-        display=_text(row.get("display")),
+        display=_display(row),
         codes=_codes(row.get("codes")),
+        diagnoses=_codes(row.get("diagnoses")),
+        procedures=_codes(row.get("procedures")),
         emergency=_bool(row.get("emergency")),
         admission_method=_text(row.get("admission_method")),
         discharge_destination=_text(row.get("discharge_destination")),
@@ -662,6 +670,11 @@ def _registration(row: Row, today: date) -> Registration:
     )
 
 
+def _display(row: Row) -> str | None:
+    """The row's text, else its code's term (a lake built before terms were kept)."""
+    return _text(row.get("display")) or term(_text(row.get("code_system")), _text(row.get("code")))
+
+
 def _coded_fields(row: Row) -> dict[str, Any]:
     """What every coded entry holds: which partner recorded which code."""
     return {
@@ -670,7 +683,7 @@ def _coded_fields(row: Row) -> dict[str, Any]:
         "dataset": _req(row.get("dataset")),
         "code": _req(row.get("code")),
         "code_system": _text(row.get("code_system")),
-        "display": _text(row.get("display")),
+        "display": _display(row),
     }
 
 

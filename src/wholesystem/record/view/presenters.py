@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from wholesystem.access.relationships import AccessDecision
+from wholesystem.record.terms import named_code, named_codes
 from wholesystem.record.view.assemble import (
     SETTING_LABELS,
     SETTINGS,
@@ -224,7 +225,9 @@ def _timeline_detail(e: TimelineEntry) -> str:
         parts.append(e.service_type)
     if e.contact_type:
         parts.append(e.contact_type)
-    if e.emergency:
+    if e.admission_method:
+        parts.append(named_code("admission_method", e.admission_method))
+    elif e.emergency:
         parts.append("emergency")
     if e.acuity:
         parts.append(f"acuity {e.acuity}")
@@ -237,8 +240,17 @@ def _timeline_detail(e: TimelineEntry) -> str:
     if e.out_of_area:
         parts.append("out of area")
     if e.discharge_destination:
-        parts.append(f"discharged to {e.discharge_destination}")
+        # A spell's destination is a Data Dictionary code; an attendance's, SNOMED CT.
+        system = "discharge_destination" if e.dataset == "apc" else "snomed"
+        parts.append(f"discharge: {named_code(system, e.discharge_destination)}")
     return "; ".join(parts)
+
+
+def _other_codes(e: TimelineEntry) -> str:
+    """The codes beyond the main one, named: a spell's other diagnoses (ICD-10)."""
+    if e.diagnoses or e.procedures:
+        return named_codes("icd10", [c for c in e.diagnoses if c != e.code])
+    return named_codes(e.code_system, [c for c in e.codes if c != e.code])
 
 
 def timeline_rows(
@@ -252,7 +264,8 @@ def timeline_rows(
             "setting": e.setting_label,
             "partner": _org(e.source, names),
             "what": _describe(e.code, e.code_system, e.display),
-            "other_codes": ", ".join(c for c in e.codes if c != e.code),
+            "other_codes": _other_codes(e),
+            "procedures": named_codes("opcs4", e.procedures),
             "detail": _timeline_detail(e),
         }
         for e in entries

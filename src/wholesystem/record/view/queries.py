@@ -96,6 +96,8 @@ RECORD_TABLES: dict[str, tuple[str, ...]] = {
         "code_system",
         "display",
         "codes",
+        "diagnoses",
+        "procedures",
         "emergency",
         "admission_method",
         "discharge_destination",

@@ -1,0 +1,57 @@
+"""What the codes partners send mean, in words: ``record/data/code_terms.csv``.
+
+Extracts carry codes (ICD-10 diagnoses, OPCS-4 procedures, SNOMED CT complaints and
+discharges, NHS Data Dictionary admission methods and discharge destinations) and, mostly,
+no text. The linked lake fills ``display`` from here where the source sent none, and the
+record pages name each code with its term. A code not listed keeps its code alone: the list
+covers every code the synthetic ICS sends (a test holds it to that), not the whole
+classifications, which NHS organisations take under licence from NHS England's TRUD.
+
+Pure: no database or web imports.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
+
+__all__ = [
+    "TERM_SYSTEMS",
+    "code_terms",
+    "named_code",
+    "named_codes",
+    "term",
+]
+
+TERM_SYSTEMS = ("icd10", "opcs4", "snomed", "admission_method", "discharge_destination")
+"""The code systems the file names: the lake's ``code_system`` values, and the NHS Data
+Dictionary's Admission Method and Discharge Destination (hospital provider spell)."""
+
+
+@cache
+def code_terms() -> Mapping[tuple[str, str], str]:
+    """Every (system, code) in the file, with its term."""
+    text = (resources.files("wholesystem.record") / "data" / "code_terms.csv").read_text(
+        encoding="utf-8"
+    )
+    return {(r["system"], r["code"]): r["display"] for r in csv.DictReader(text.splitlines())}
+
+
+def term(system: str | None, code: str | None) -> str | None:
+    """The term of ``code`` in ``system``; None when either is missing or it is not listed."""
+    if not system or not code:
+        return None
+    return code_terms().get((system, code))
+
+
+def named_code(system: str | None, code: str) -> str:
+    """'Fever, unspecified (R50.9)', or the code alone when its term is not known."""
+    words = term(system, code)
+    return f"{words} ({code})" if words else code
+
+
+def named_codes(system: str | None, codes: Sequence[str]) -> str:
+    """:func:`named_code` of each, joined with semicolons (terms hold commas)."""
+    return "; ".join(named_code(system, c) for c in codes)
