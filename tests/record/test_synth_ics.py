@@ -101,6 +101,7 @@ def test_every_code_synth_sends_has_a_term(synth_ics: Path) -> None:
         },
         "ecds": {"chief_complaint": "snomed", "discharge_destination": "snomed"},
         "deaths": {"underlying_cause": "icd10"},
+        "opa": {"treatment_function": "treatment_function"},
     }
     sent: set[tuple[str, str]] = set()
     for dataset, systems in columns.items():
@@ -115,6 +116,7 @@ def test_every_code_synth_sends_has_a_term(synth_ics: Path) -> None:
         "snomed",
         "admission_method",
         "discharge_destination",
+        "treatment_function",
     }
     unnamed = {(s, c) for s, c in sent if term(s, c) is None}
     assert unnamed <= {("opcs4", c) for c in UNNAMED_PROCEDURES}

@@ -27,6 +27,11 @@ _FORMATS = {
     "snomed": SNOMED_PATTERN,
     "admission_method": "[0-9][0-9A-D]",
     "discharge_destination": "[0-9]{2}",
+    "treatment_function": "[0-9]{3}",
+    "community_team": "[a-z_]+",
+    "contact_type": "[a-z_]+",
+    "mental_health_service": "[a-z_]+",
+    "social_care_service": "[a-z_]+",
 }
 
 
@@ -47,14 +52,24 @@ def test_every_row_is_a_well_formed_code_with_a_term() -> None:
     [
         ("admission_method", "apc", "admission_method"),
         ("discharge_destination", "apc", "discharge_destination"),
+        ("community_team", "csds", "team_type"),
+        ("mental_health_service", "mhsds", "service_type"),
+        ("social_care_service", "asc", "service_type"),
     ],
 )
-def test_the_data_dictionary_lists_are_named_whole(system: str, dataset: str, column: str) -> None:
+def test_the_declared_lists_are_named_whole(system: str, dataset: str, column: str) -> None:
     """Every code the extract format accepts has its term, and no other code is listed."""
     [declared] = [c for c in DATASETS[dataset].columns if c.name == column]
     listed = {code for s, code in code_terms() if s == system}
     assert declared.allowed
     assert listed == set(declared.allowed)
+
+
+def test_every_contact_type_is_named() -> None:
+    """Community contacts' declared types and the outpatient ones the lake derives."""
+    [declared] = [c for c in DATASETS["csds"].columns if c.name == "contact_type"]
+    listed = {code for s, code in code_terms() if s == "contact_type"}
+    assert listed == {*declared.allowed, "face_to_face", "telephone_or_video", "administrative"}
 
 
 @pytest.mark.parametrize(

@@ -18,16 +18,39 @@ from functools import cache
 from importlib import resources
 
 __all__ = [
+    "SERVICE_SYSTEMS",
     "TERM_SYSTEMS",
     "code_terms",
     "named_code",
     "named_codes",
     "term",
+    "worded",
 ]
 
-TERM_SYSTEMS = ("icd10", "opcs4", "snomed", "admission_method", "discharge_destination")
-"""The code systems the file names: the lake's ``code_system`` values, and the NHS Data
-Dictionary's Admission Method and Discharge Destination (hospital provider spell)."""
+TERM_SYSTEMS = (
+    "icd10",
+    "opcs4",
+    "snomed",
+    "admission_method",
+    "discharge_destination",
+    "treatment_function",
+    "community_team",
+    "contact_type",
+    "mental_health_service",
+    "social_care_service",
+)
+"""The code systems the file names: the lake's ``code_system`` values; the NHS Data
+Dictionary's Admission Method, Discharge Destination (hospital provider spell) and
+Treatment Function codes; and the values the extract formats declare for community teams,
+contact types, mental health services and social care services."""
+
+SERVICE_SYSTEMS = {
+    "opa": "treatment_function",
+    "csds": "community_team",
+    "mhsds": "mental_health_service",
+    "asc": "social_care_service",
+}
+"""The system of ``event.service_type`` for each dataset that sends one."""
 
 
 @cache
@@ -50,6 +73,11 @@ def named_code(system: str | None, code: str) -> str:
     """'Fever, unspecified (R50.9)', or the code alone when its term is not known."""
     words = term(system, code)
     return f"{words} ({code})" if words else code
+
+
+def worded(system: str, value: str) -> str:
+    """A value of one of our own vocabularies (``rapid_response``) in words, else as it is."""
+    return term(system, value) or value
 
 
 def named_codes(system: str | None, codes: Sequence[str]) -> str:

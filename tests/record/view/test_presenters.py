@@ -243,3 +243,24 @@ def test_timeline_rows_name_their_codes(
         procedures,
         detail,
     )
+
+
+@pytest.mark.parametrize(
+    ("entry", "detail"),
+    [
+        (_entry("opa", service_type="370", contact_type="face_to_face", first_attendance=True),
+         "Medical Oncology (370); Face to face; first appointment"),
+        (_entry("csds", service_type="rapid_response", contact_type="face_to_face_home"),
+         "Rapid response; Face to face at home"),
+        # An inpatient contact is said once, not also as the inpatient flag.
+        (_entry("csds", service_type="community_hospital", contact_type="inpatient",
+                inpatient=True),
+         "Community hospital; Inpatient"),
+        (_entry("mhsds", service_type="camhs", out_of_area=True),
+         "Children and young people's mental health services (CAMHS); out of area"),
+        # A value of no declared list is shown as sent.
+        (_entry("opa", service_type="999", contact_type="carrier_pigeon"), "999; carrier_pigeon"),
+    ],
+)  # fmt: skip
+def test_timeline_details_in_words(entry: TimelineEntry, detail: str) -> None:
+    assert timeline_rows([entry], NAMES)[0]["detail"] == detail

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from wholesystem.access.relationships import AccessDecision
-from wholesystem.record.terms import named_code, named_codes
+from wholesystem.record.terms import SERVICE_SYSTEMS, named_code, named_codes, worded
 from wholesystem.record.view.assemble import (
     SETTING_LABELS,
     SETTINGS,
@@ -219,12 +219,21 @@ def identity_rows(demo: Demographics, names: Mapping[str, str]) -> list[dict[str
     ]
 
 
+def _service(dataset: str, service_type: str) -> str:
+    """An outpatient clinic's treatment function named with its code; a team or service
+    of our extract formats in words."""
+    system = SERVICE_SYSTEMS.get(dataset)
+    if system == "treatment_function":
+        return named_code(system, service_type)
+    return worded(system, service_type) if system else service_type
+
+
 def _timeline_detail(e: TimelineEntry) -> str:
     parts: list[str] = []
     if e.service_type:
-        parts.append(e.service_type)
+        parts.append(_service(e.dataset, e.service_type))
     if e.contact_type:
-        parts.append(e.contact_type)
+        parts.append(worded("contact_type", e.contact_type))
     if e.admission_method:
         parts.append(named_code("admission_method", e.admission_method))
     elif e.emergency:
@@ -235,7 +244,7 @@ def _timeline_detail(e: TimelineEntry) -> str:
         parts.append("did not attend")
     if e.first_attendance:
         parts.append("first appointment")
-    if e.inpatient:
+    if e.inpatient and e.contact_type != "inpatient":
         parts.append("inpatient")
     if e.out_of_area:
         parts.append("out of area")
@@ -339,7 +348,9 @@ def care_package_rows(
 ) -> list[dict[str, str]]:
     return [
         {
-            "service": p.service_type or "Not recorded",
+            "service": worded("social_care_service", p.service_type)
+            if p.service_type
+            else "Not recorded",
             "partner": _org(p.source, names),
             "requested": format_date(p.request_date),
             "start": format_date(p.start_date),
