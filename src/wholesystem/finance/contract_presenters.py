@@ -19,6 +19,7 @@ from wholesystem.finance.describe import (
 from wholesystem.finance.money import format_money
 from wholesystem.finance.settlement import Settlement
 from wholesystem.finance.store import ContractSetView, SettlementRecord
+from wholesystem.times import uk_datetime
 
 __all__ = [
     "CONTRACT_CSV_COLUMNS",
@@ -154,7 +155,7 @@ def version_rows(versions: Sequence[ContractSetView]) -> list[dict[str, Any]]:
             "file_name": v.file_name,
             "sha256": v.sha256[:12],
             "contracts": v.contract_count,
-            "loaded_at": v.loaded_at.strftime("%d %b %Y %H:%M"),
+            "loaded_at": uk_datetime(v.loaded_at, "%d %b %Y %H:%M"),
             "loaded_by": v.loaded_by,
             "current": v.current,
             "note": v.note,
@@ -279,7 +280,7 @@ def settlement_list_rows(records: Sequence[SettlementRecord]) -> list[dict[str, 
                 "period": r.period_label,
                 "version": r.contract_version,
                 "actuals_file_name": r.actuals_file_name,
-                "run_at": r.run_at.strftime("%d %b %Y %H:%M"),
+                "run_at": uk_datetime(r.run_at, "%d %b %Y %H:%M"),
                 "run_by": r.run_by,
                 "parties": len(r.settlement.party_totals()),
                 "transfer": f"Set {proposal[0]}: {proposal[1]}" if proposal else "Not proposed",

@@ -22,6 +22,7 @@ from wholesystem.finance.position import (
 )
 from wholesystem.finance.services import ReturnStatus, SubmissionView, TransferSetView
 from wholesystem.finance.whatif import WhatIfResult, WhatIfRow
+from wholesystem.times import uk_datetime
 
 __all__ = [
     "BRIDGE_CSV_COLUMNS",
@@ -307,7 +308,7 @@ def version_rows(versions: Sequence[SubmissionView]) -> list[dict[str, Any]]:
             "month": month_label(v.period),
             "version": v.version,
             "current": v.current,
-            "submitted_at": v.submitted_at.strftime("%d %b %Y %H:%M"),
+            "submitted_at": uk_datetime(v.submitted_at, "%d %b %Y %H:%M"),
             "received_on": v.received_on.isoformat(),
             "submitted_by": v.submitted_by,
             "source": v.source,

@@ -63,6 +63,7 @@ from wholesystem.finance.store import (
 from wholesystem.finance.transfers import TransferError, TransferKind, TransferLegDraft
 from wholesystem.finance.whatif import WhatIfError, run_what_if, scenario_from
 from wholesystem.finance.xlsx import WorkbookError, is_xlsx_name
+from wholesystem.times import uk_datetime
 from wholesystem.web.csvfiles import csv_response
 from wholesystem.web.rendering import HOME, Crumb, Db, PageMeta, render
 
@@ -593,7 +594,7 @@ def _transfers_context(db: Session, status: str | None) -> dict[str, Any]:
                     for leg in s.legs
                 ],
                 "events": [
-                    {"action": a, "actor": who, "at": at.strftime("%d %b %Y %H:%M"), "note": n}
+                    {"action": a, "actor": who, "at": uk_datetime(at, "%d %b %Y %H:%M"), "note": n}
                     for a, who, at, n in s.events
                 ],
             }

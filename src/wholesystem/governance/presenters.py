@@ -14,6 +14,7 @@ from wholesystem.governance.models import CrgStatus, DecisionStatus, DecisionVer
 from wholesystem.governance.queries import DecisionDetail, DecisionRow, RegisterRow
 from wholesystem.governance.scheme import BodyKind, DecisionKind
 from wholesystem.governance.services import MeetingCheck, from_pence
+from wholesystem.times import uk_datetime
 
 __all__ = [
     "DECISION_CSV_COLUMNS",
@@ -241,7 +242,7 @@ def version_rows(versions: Sequence[DecisionVersion]) -> list[list[dict[str, Any
         rows.append(
             [
                 {"text": str(v.version), "format": "numeric"},
-                {"text": v.recorded_at.strftime("%-d %b %Y %H:%M")},
+                {"text": uk_datetime(v.recorded_at)},
                 {"text": v.recorded_by},
                 {"text": DecisionStatus(v.status).label},
                 {"text": money(v.value_pence), "format": "numeric"},

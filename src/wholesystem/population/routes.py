@@ -55,6 +55,7 @@ from wholesystem.population import presenters as p
 from wholesystem.population.cohorts import CohortFilter, CohortFilterError
 from wholesystem.store.lake import Lake
 from wholesystem.store.runs import last_success
+from wholesystem.times import uk_datetime
 from wholesystem.web.csvfiles import csv_response
 from wholesystem.web.rendering import HOME, Crumb, Db, PageMeta, render
 
@@ -684,7 +685,7 @@ def models_page(request: Request, db: Db, user: Anyone) -> Response:
             {
                 "version": v.version,
                 "href": f"/population/models/{v.version}",
-                "created": v.created_at.strftime("%-d %B %Y, %H:%M"),
+                "created": uk_datetime(v.created_at, "%-d %B %Y, %H:%M"),
                 "created_by": v.created_by,
                 "train": v.train_index_date.strftime("%-d %B %Y"),
                 "validation": v.validation_index_date.strftime("%-d %B %Y"),
@@ -722,7 +723,8 @@ def model_card(request: Request, version: str, db: Db, user: Anyone) -> Response
             },
             {
                 "key": "Created",
-                "value": f"{found.created_at:%-d %B %Y, %H:%M} by {found.created_by}",
+                "value": uk_datetime(found.created_at, "%-d %B %Y, %H:%M")
+                + f" by {found.created_by}",
             },
             {
                 "key": "Training data",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
@@ -22,6 +21,7 @@ from wholesystem.governance.meetings.queries import (
     SeatRow,
 )
 from wholesystem.governance.quorum import QuorumResult
+from wholesystem.times import UK_TIME
 
 __all__ = [
     "ACTION_CSV_COLUMNS",
@@ -45,7 +45,6 @@ __all__ = [
     "when",
 ]
 
-UK_TIME = ZoneInfo("Europe/London")
 MEETING_CSV_COLUMNS = (
     "meeting_id",
     "body_code",

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from wholesystem.access.relationships import AccessDecision
 from wholesystem.record.terms import SERVICE_SYSTEMS, named_code, named_codes, worded
@@ -30,6 +29,7 @@ from wholesystem.record.view.assemble import (
     TimelineFilter,
 )
 from wholesystem.record.view.search import DATE_PARTS, FieldError
+from wholesystem.times import UK_TIME
 
 __all__ = [
     "TIMELINE_CSV_COLUMNS",
@@ -86,9 +86,6 @@ TIMELINE_CSV_COLUMNS = (
 def format_date(value: date | None) -> str:
     """'3 Mar 2024', or an empty string."""
     return value.strftime("%-d %b %Y") if value is not None else ""
-
-
-UK_TIME = ZoneInfo("Europe/London")
 
 
 def format_moment(moment: datetime | None, day: date | None = None) -> str:
