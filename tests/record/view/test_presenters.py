@@ -18,6 +18,7 @@ from wholesystem.record.view.presenters import (
     allergy_rows,
     current_registration,
     format_moment,
+    held_by,
     medication_rows,
     problem_rows,
     registration_rows,
@@ -264,3 +265,14 @@ def test_timeline_rows_name_their_codes(
 )  # fmt: skip
 def test_timeline_details_in_words(entry: TimelineEntry, detail: str) -> None:
     assert timeline_rows([entry], NAMES)[0]["detail"] == detail
+
+
+@pytest.mark.parametrize(
+    ("sources", "shown"),
+    [
+        (["A00001"], "Held by 1 partner: Hill Surgery (A00001)."),
+        (["A00001", "RA1"], "Held by 2 partners: Hill Surgery (A00001), RA1."),
+    ],
+)
+def test_who_holds_the_record_is_named(sources: list[str], shown: str) -> None:
+    assert held_by(sources, NAMES) == shown

@@ -43,6 +43,7 @@ __all__ = [
     "format_date",
     "format_moment",
     "format_nhs_number",
+    "held_by",
     "identity_rows",
     "medication_rows",
     "observation_rows",
@@ -118,6 +119,17 @@ def format_nhs_number(value: str | None) -> str:
 def _org(code: str, names: Mapping[str, str]) -> str:
     name = names.get(code)
     return f"{name} ({code})" if name else code
+
+
+def held_by(sources: Sequence[str], names: Mapping[str, str]) -> str:
+    """'Held by 2 partners: Hill Surgery (A00001), RA1.' (a code the footprint does not
+    name, alone)."""
+    plural = "" if len(sources) == 1 else "s"
+    return (
+        f"Held by {len(sources)} partner{plural}: "
+        + ", ".join(_org(c, names) for c in sources)
+        + "."
+    )
 
 
 def _money(value: Decimal | None) -> str:
