@@ -19,7 +19,10 @@ of each list:
 * **kept, after a relink**: the tables the person-index step keeps, loaded, and every
   figure and list read;
 * **kept, after an ingest that only added records**: the same once ``source_identity``
-  has ``--added`` records more (not indexed yet): only those are counted again.
+  has ``--added`` records more (not indexed yet): only those are counted again;
+* **kept, after an ingest that took records away**: the same once ``--removed`` indexed
+  records have gone from ``source_identity`` (a corrected file), among them members of
+  the shared-NHS and duplicate lists: what they touch is worked out again.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from wholesystem.record.linkage import report
 from wholesystem.record.linkage.index import INDEX_TABLE
@@ -113,6 +117,26 @@ def _add_records(lake: Lake, added: int) -> None:
     )
 
 
+def _remove_records(lake: Lake, removed: int) -> None:
+    """``removed`` indexed records gone from ``source_identity``: a corrected file. A third
+    are members of the shared-NHS list, a third of the duplicates list, the rest any."""
+    third = max(removed // 3, 1)
+    picks = (
+        f"SELECT DISTINCT record_id FROM lk_nhs ORDER BY record_id LIMIT {third}",  # noqa: S608
+        f"SELECT record_id FROM lk_dup_records ORDER BY record_id LIMIT {third}",  # noqa: S608
+        f"SELECT record_id FROM {INDEX_TABLE} ORDER BY hash(record_id) LIMIT {removed}",  # noqa: S608
+    )
+    gone: list[str] = []
+    with lake.connect() as con:
+        report.prepare(con)
+        for sql in picks:
+            found = [r[0] for r in con.execute(sql).fetchall() if r[0] not in gone]
+            gone += found[: removed - len(gone)]
+    identities = lake.read_arrow(SOURCE_IDENTITY)
+    keep = pc.invert(pc.is_in(identities.column("record_id"), pa.array(gone)))
+    lake.write_arrow(SOURCE_IDENTITY, identities.filter(keep))
+
+
 def _timed(fn: Callable[[], object], repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):
@@ -128,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lake", type=Path, required=True)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--added", type=int, default=200, help="records the ingest adds")
+    parser.add_argument("--removed", type=int, default=30, help="records a later one removes")
     args = parser.parse_args(argv)
     lake = Lake(args.lake)
     if not report.index_present(lake):
@@ -148,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         run("kept, after a relink", lambda: _kept(scratch))
         _add_records(scratch, args.added)
         run(f"kept, after an ingest adding {args.added}", lambda: _kept(scratch))
+        _remove_records(scratch, args.removed)
+        run(f"kept, after one removing {args.removed}", lambda: _kept(scratch))
+        run("afresh, after it", lambda: _afresh(scratch))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     reference = medians["reference (bare join)"]

@@ -567,11 +567,21 @@ def _shared_table(con: duckdb.DuckDBPyConnection) -> None:
     """
     if _has(con, "lk_shared"):
         return
+    _build_shared(con, "lk_shared_work", "lk_nhs")
+    # created last, so a connection that has lk_shared has everything
+    con.execute("ALTER TABLE lk_shared_work RENAME TO lk_shared")
+
+
+def _build_shared(
+    con: duckdb.DuckDBPyConnection, shared: str, members: str, only: str = "true"
+) -> None:
+    """Build ``shared`` (as ``lk_shared``) and ``members`` (as ``lk_nhs``) for the valid
+    NHS numbers ``nhs`` for which the SQL condition ``only`` holds (all of them by default)."""
     con.execute(
         f"""
         CREATE TABLE lk_nhs_all AS
         SELECT {_MEMBER_COLUMNS}, nhs_digits AS nhs FROM ({_with_nhs(join="JOIN")})
-        WHERE nhs_state = 'valid'
+        WHERE nhs_state = 'valid' AND ({only})
         """
     )
     # Only numbers with more than one set of demographics can contradict.
@@ -600,8 +610,8 @@ def _shared_table(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     con.execute(
-        """
-        CREATE TABLE lk_shared_work AS
+        f"""
+        CREATE TABLE {shared} AS
         WITH g AS (
             SELECT n.nhs, count(*) AS records,
                    list(DISTINCT n.person_id ORDER BY n.person_id) AS persons,
@@ -622,12 +632,10 @@ def _shared_table(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     con.execute(
-        "CREATE TABLE lk_nhs AS SELECT * FROM lk_cand_nhs SEMI JOIN lk_shared_work USING (nhs)"
+        f"CREATE TABLE {members} AS SELECT * FROM lk_cand_nhs SEMI JOIN {shared} USING (nhs)"
     )
     for table in ("lk_cand", "lk_cand_nhs", "lk_std", "lk_contra"):
         con.execute(f"DROP TABLE {table}")
-    # created last, so a connection that has lk_shared has everything
-    con.execute("ALTER TABLE lk_shared_work RENAME TO lk_shared")
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
@@ -689,14 +697,13 @@ def load_working_tables(con: duckdb.DuckDBPyConnection, lake: Lake) -> bool:
     current tables; False when any is missing or stale, and they will be worked out on
     first use.
 
-    They hold when they came from the current ``person_index``, and either from the
-    current ``source_identity`` too, or every indexed record is still in it. The lists
-    and figures other than :data:`_FOLLOWS_INGESTS` are worked out from the indexed
-    records alone, whose identity values their record ids fix: an ingest since the
-    relink that only added records (they are not indexed yet) leaves them as they were,
-    and only the records not indexed are counted again (one pass, about 1 s at 1M
-    people, against 25 s for everything). An ingest that took an indexed record away
-    (a corrected file) makes them stale.
+    They hold when they came from the current ``person_index``. The lists and figures
+    other than :data:`_FOLLOWS_INGESTS` are worked out from the indexed records alone,
+    whose identity values their record ids fix: an ingest since the relink that only
+    added records (they are not indexed yet) leaves them as they were, and only the
+    records not indexed are counted again (one pass, about 1 s at 1M people, against 25 s
+    for everything). An ingest that took indexed records away (a corrected file) has
+    what those records touch worked out again (see :func:`_without_removed_records`).
     """
     index, sources = _index_state(lake), _state(lake, SOURCE_IDENTITY)
     found: dict[str, str] = {}
@@ -725,11 +732,45 @@ def load_working_tables(con: duckdb.DuckDBPyConnection, lake: Lake) -> bool:
         f"""SELECT (SELECT coalesce(sum(indexed), 0) FROM lk_unindexed),
                    (SELECT count(*) FROM {INDEX_TABLE})""",
     )
-    if still == indexed:
-        return True
-    for table in [*loaded, _FOLLOWS_INGESTS]:
-        con.execute(f"DROP TABLE {table}")
-    return False
+    if still != indexed:
+        _without_removed_records(con)
+    return True
+
+
+def _without_removed_records(con: duckdb.DuckDBPyConnection) -> None:
+    """Put the kept tables right after an ingest took indexed records away (a corrected
+    file), as if they were worked out afresh, by working out again only what those
+    records touch.
+
+    The records' persons (the index is unchanged) and the shared numbers they were listed
+    under say what: the within-source duplicates of those persons, and the shared NHS
+    numbers they were members of, are worked out again for those alone (taking a record
+    away never makes a number shared, or a person a duplicate, that was not one). The
+    figures by link method and size are the index's alone and stand. The match-rate
+    cells are counts over every person's sources and are counted again in one pass.
+    """
+    con.execute(
+        f"""CREATE TEMP TABLE lk_gone AS SELECT record_id, person_id
+            FROM {INDEX_TABLE} ANTI JOIN {SOURCE_IDENTITY} USING (record_id)"""
+    )
+    con.execute(
+        "CREATE TEMP TABLE lk_gone_nhs AS "
+        "SELECT DISTINCT nhs FROM lk_nhs SEMI JOIN lk_gone USING (record_id)"
+    )
+    refreshes = (
+        ("lk_shared", "lk_nhs", "nhs IN (SELECT nhs FROM lk_gone_nhs)", _build_shared),
+        ("lk_dup", "lk_dup_records", "person_id IN (SELECT person_id FROM lk_gone)", _build_dup),
+    )
+    for table, members, only, build in refreshes:
+        build(con, f"{table}_new", f"{members}_new", only)
+        for name in (table, members):
+            con.execute(f"DELETE FROM {name} WHERE {only}")
+            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM {name}_new")
+            con.execute(f"DROP TABLE {name}_new")
+    con.execute("DROP TABLE lk_cells")
+    _cells_tables(con)
+    con.execute("DROP TABLE lk_gone")
+    con.execute("DROP TABLE lk_gone_nhs")
 
 
 def listed_record_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -849,10 +890,17 @@ def _dup_table(con: duckdb.DuckDBPyConnection) -> None:
     ``lk_dup_records`` (their records at that source) once, like :func:`_shared_table`."""
     if _has(con, "lk_dup"):
         return
+    _build_dup(con, "lk_dup_work", "lk_dup_records")
+    con.execute("ALTER TABLE lk_dup_work RENAME TO lk_dup")
+
+
+def _build_dup(con: duckdb.DuckDBPyConnection, dup: str, records: str, only: str = "true") -> None:
+    """Build ``dup`` (as ``lk_dup``) and ``records`` (as ``lk_dup_records``) for the
+    persons ``person_id`` for which the SQL condition ``only`` holds (all by default)."""
     con.execute(
         f"""
-        CREATE TABLE lk_dup_records AS
-        WITH r AS ({_INDEXED})
+        CREATE TABLE {records} AS
+        WITH r AS (SELECT * FROM ({_INDEXED}) WHERE {only})
         SELECT r.* FROM r SEMI JOIN (
             SELECT source, person_id FROM r GROUP BY source, person_id
             HAVING count(DISTINCT local_patient_id) > 1
@@ -860,22 +908,21 @@ def _dup_table(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     con.execute(
-        """
-        CREATE TABLE lk_dup_work AS
+        f"""
+        CREATE TABLE {dup} AS
         WITH g AS (
             SELECT source, person_id, count(DISTINCT local_patient_id) AS local_ids,
                    list(DISTINCT dataset) AS datasets, min(record_id) AS first_record,
                    arg_min(local_patient_id, record_id) AS first_local
-            FROM lk_dup_records GROUP BY source, person_id
+            FROM {records} GROUP BY source, person_id
         )
         SELECT g.source, g.person_id, g.local_ids, g.datasets,
                [g.first_record, min(r.record_id)] AS pair
-        FROM g JOIN lk_dup_records r USING (source, person_id)
+        FROM g JOIN {records} r USING (source, person_id)
         WHERE r.local_patient_id IS DISTINCT FROM g.first_local
         GROUP BY g.source, g.person_id, g.local_ids, g.datasets, g.first_record
         """
     )
-    con.execute("ALTER TABLE lk_dup_work RENAME TO lk_dup")
 
 
 _DUP_FILTER = (
