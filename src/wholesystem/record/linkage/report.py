@@ -573,17 +573,14 @@ def _shared_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _build_shared(
-    con: duckdb.DuckDBPyConnection, shared: str, members: str, only: str = "true"
+    con: duckdb.DuckDBPyConnection, shared: str, members: str, records: str | None = None
 ) -> None:
-    """Build ``shared`` (as ``lk_shared``) and ``members`` (as ``lk_nhs``) for the valid
-    NHS numbers ``nhs`` for which the SQL condition ``only`` holds (all of them by default)."""
-    con.execute(
-        f"""
-        CREATE TABLE lk_nhs_all AS
-        SELECT {_MEMBER_COLUMNS}, nhs_digits AS nhs FROM ({_with_nhs(join="JOIN")})
-        WHERE nhs_state = 'valid' AND ({only})
-        """
-    )
+    """Build ``shared`` (as ``lk_shared``) and ``members`` (as ``lk_nhs``) from
+    ``records`` (SQL giving rows as ``lk_nhs`` holds them: every indexed record with a
+    valid NHS number, or all those of some numbers), or from every indexed record."""
+    every = f"""SELECT {_MEMBER_COLUMNS}, nhs_digits AS nhs
+                FROM ({_with_nhs(join="JOIN")}) WHERE nhs_state = 'valid'"""
+    con.execute(f"CREATE TABLE lk_nhs_all AS {records or every}")
     # Only numbers with more than one set of demographics can contradict.
     con.execute(
         """
@@ -742,12 +739,13 @@ def _without_removed_records(con: duckdb.DuckDBPyConnection) -> None:
     file), as if they were worked out afresh, by working out again only what those
     records touch.
 
-    The records' persons (the index is unchanged) and the shared numbers they were listed
-    under say what: the within-source duplicates of those persons, and the shared NHS
-    numbers they were members of, are worked out again for those alone (taking a record
-    away never makes a number shared, or a person a duplicate, that was not one). The
-    figures by link method and size are the index's alone and stand. The match-rate
-    cells are counts over every person's sources and are counted again in one pass.
+    Taking a record away never makes a number shared, or a person a duplicate, that was
+    not one; and the lists keep every record of the numbers and persons they name. So the
+    shared NHS numbers the records were members of, and the within-source duplicates of
+    their persons (the index is unchanged), are worked out again from the kept lists'
+    own records less those gone, without reading ``source_identity``. The figures by link
+    method and size are the index's alone and stand. The match-rate cells are counts
+    over every person's sources and are counted again in one pass.
     """
     con.execute(
         f"""CREATE TEMP TABLE lk_gone AS SELECT record_id, person_id
@@ -758,13 +756,17 @@ def _without_removed_records(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT DISTINCT nhs FROM lk_nhs SEMI JOIN lk_gone USING (record_id)"
     )
     refreshes = (
-        ("lk_shared", "lk_nhs", "nhs IN (SELECT nhs FROM lk_gone_nhs)", _build_shared),
-        ("lk_dup", "lk_dup_records", "person_id IN (SELECT person_id FROM lk_gone)", _build_dup),
+        ("lk_shared", "lk_nhs", "nhs", "lk_gone_nhs", _build_shared),
+        ("lk_dup", "lk_dup_records", "person_id", "lk_gone", _build_dup),
     )
-    for table, members, only, build in refreshes:
-        build(con, f"{table}_new", f"{members}_new", only)
+    for table, members, key, keys, build in refreshes:
+        kept = (
+            f"SELECT * FROM {members} WHERE {key} IN (SELECT {key} FROM {keys}) "
+            "AND record_id NOT IN (SELECT record_id FROM lk_gone)"
+        )
+        build(con, f"{table}_new", f"{members}_new", kept)
         for name in (table, members):
-            con.execute(f"DELETE FROM {name} WHERE {only}")
+            con.execute(f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM {keys})")
             con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM {name}_new")
             con.execute(f"DROP TABLE {name}_new")
     con.execute("DROP TABLE lk_cells")
@@ -894,13 +896,16 @@ def _dup_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE lk_dup_work RENAME TO lk_dup")
 
 
-def _build_dup(con: duckdb.DuckDBPyConnection, dup: str, records: str, only: str = "true") -> None:
-    """Build ``dup`` (as ``lk_dup``) and ``records`` (as ``lk_dup_records``) for the
-    persons ``person_id`` for which the SQL condition ``only`` holds (all by default)."""
+def _build_dup(
+    con: duckdb.DuckDBPyConnection, dup: str, records: str, indexed: str = _INDEXED
+) -> None:
+    """Build ``dup`` (as ``lk_dup``) and ``records`` (as ``lk_dup_records``) from
+    ``indexed`` (SQL giving rows as ``lk_dup_records`` holds them: every indexed record,
+    or all those of some persons)."""
     con.execute(
         f"""
         CREATE TABLE {records} AS
-        WITH r AS (SELECT * FROM ({_INDEXED}) WHERE {only})
+        WITH r AS ({indexed})
         SELECT r.* FROM r SEMI JOIN (
             SELECT source, person_id FROM r GROUP BY source, person_id
             HAVING count(DISTINCT local_patient_id) > 1
