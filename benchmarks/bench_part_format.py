@@ -69,7 +69,7 @@ def _ipc_stage(compression: str | None) -> Callable[..., StageResult]:
         [(read, loaded)] = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE NOT ws_bad) FROM {table}"  # noqa: S608
         ).fetchall()
-        reader = con.cursor().execute(sql).to_arrow_reader(122_880)
+        reader = con.cursor().sql(sql).to_arrow_reader(122_880)
         options = ipc.IpcWriteOptions(compression=compression)
         with (
             pa.OSFile(str(tmp), "wb") as sink,
