@@ -407,7 +407,7 @@ class LakeReader:
         of birth and family name (and a given name that starts so), compared without case,
         accents, spaces or punctuation; at most ``limit`` + 1, so a caller can tell there
         were more than ``limit``. The two tables are read side by side."""
-        where = f"date_of_birth = ? AND {_NAME_KEY.format('family_name')} = {_NAME_KEY.format('?')}"
+        where = f"{_NAME_KEY.format('family_name')} = {_NAME_KEY.format('?')}"
         params: list[Any] = [date_of_birth, family_name]
         if given_name:
             where += f" AND starts_with({_NAME_KEY.format('given_name')}, {_NAME_KEY.format('?')})"
@@ -417,9 +417,14 @@ class LakeReader:
             literal = self._path_literal(table)
             if literal is None:
                 return []
+            # The date first, on its own: with the names' normalising in the same scan,
+            # DuckDB works the regular expression out for every row (95 ms against 30 ms
+            # for source_record's 4.2M rows at 1M people).
             sql = (
-                f"SELECT DISTINCT person_id FROM read_parquet({literal}) "
-                f"WHERE {where} ORDER BY person_id LIMIT {int(limit) + 1}"
+                "WITH d AS MATERIALIZED (SELECT person_id, family_name, given_name "
+                f"FROM read_parquet({literal}) WHERE date_of_birth = ?) "
+                f"SELECT DISTINCT person_id FROM d WHERE {where} "
+                f"ORDER BY person_id LIMIT {int(limit) + 1}"
             )
             return [r[0] for r in self._connection().execute(sql, params).fetchall()]
 
