@@ -26,6 +26,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from wholesystem.record.view.assemble import TimelineEntry
+
 
 def nhs_number(nine: str) -> str:
     """A valid NHS number from nine digits (modulus 11; raises if the check would be 10)."""
@@ -431,3 +433,36 @@ def write_lake(root: Path, tables: dict[str, list[dict[str, Any]]] | None = None
         )
         pq.write_table(table, root / f"{name}.parquet", row_group_size=2)
     return root
+
+
+def timeline_entry(dataset: str, **fields: object) -> TimelineEntry:
+    """One timeline entry of ``dataset``, empty but for ``fields``."""
+    base: dict[str, object] = {
+        "event_id": "e1",
+        "record_id": "r1",
+        "setting": {"apc": "inpatient", "ecds": "ae"}.get(dataset, "gp"),
+        "source": "R9A",
+        "dataset": dataset,
+        "start": None,
+        "end": None,
+        "start_date": date(2024, 5, 1),
+        "end_date": None,
+        "code": None,
+        "code_system": None,
+        "display": None,
+        "codes": (),
+        "diagnoses": (),
+        "procedures": (),
+        "emergency": None,
+        "admission_method": None,
+        "discharge_destination": None,
+        "acuity": None,
+        "attended": None,
+        "first_attendance": None,
+        "inpatient": None,
+        "out_of_area": None,
+        "service_type": None,
+        "contact_type": None,
+        "cost": None,
+    }
+    return TimelineEntry(**(base | fields))  # type: ignore[arg-type]

@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 
-from tests.record.view.lakefixture import ADA, ADA_NHS, CAT, DAN, tiny_lake_rows
-from wholesystem.record.view.assemble import JoinedRecord, assemble
+from tests.record.view.lakefixture import ADA, ADA_NHS, CAT, DAN, timeline_entry, tiny_lake_rows
+from wholesystem.record.view.assemble import JoinedRecord, TimelineEntry, assemble
 from wholesystem.record.view.fhir_bundle import (
     NHS_NUMBER_SYSTEM,
+    _encounter,
     everything_bundle,
     fhir_system,
     operation_outcome,
@@ -217,3 +218,60 @@ def test_fhir_resources_rejects_a_broken_encounter() -> None:
     del encounter["resource"]["class"]
     with pytest.raises(ValueError, match="class"):
         Bundle.model_validate(bundle)
+
+
+@pytest.mark.parametrize(
+    ("entry", "types", "discharge"),
+    [
+        (
+            timeline_entry("apc", discharge_destination="19"),
+            None,
+            {
+                "coding": [
+                    {
+                        "system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeDestinationEngland",
+                        "code": "19",
+                        "display": "Usual place of residence",
+                    }
+                ],
+                "text": "Usual place of residence",
+            },
+        ),
+        (
+            timeline_entry("ecds", discharge_destination="306689006"),
+            None,
+            {
+                "coding": [
+                    {
+                        "system": "http://snomed.info/sct",
+                        "code": "306689006",
+                        "display": "Discharge to home",
+                    }
+                ],
+                "text": "Discharge to home",
+            },
+        ),
+        # A destination not in the terms file keeps its code, with no display.
+        (
+            timeline_entry("ecds", discharge_destination="123456"),
+            None,
+            {"coding": [{"system": "http://snomed.info/sct", "code": "123456"}], "text": "123456"},
+        ),
+        (
+            timeline_entry("opa", service_type="340", contact_type="telephone_or_video"),
+            [{"text": "Respiratory Medicine (340)"}, {"text": "Telephone or video"}],
+            None,
+        ),
+        (
+            timeline_entry("csds", service_type="rapid_response", contact_type="face_to_face_home"),
+            [{"text": "Rapid response"}, {"text": "Face to face at home"}],
+            None,
+        ),
+    ],
+)
+def test_encounters_name_their_services_and_discharges(
+    entry: TimelineEntry, types: list[dict[str, str]] | None, discharge: dict[str, Any] | None
+) -> None:
+    encounter = _encounter(entry, {"reference": "Patient/p"}, {})
+    assert encounter.get("type") == types
+    assert encounter.get("hospitalization", {}).get("dischargeDisposition") == discharge

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.record.view.lakefixture import timeline_entry
 from wholesystem.record.view.assemble import (
     Allergy,
     MedicationLine,
@@ -144,44 +145,12 @@ def test_moments_are_shown_in_uk_time(
     assert format_moment(moment, day) == shown
 
 
-def _entry(dataset: str, **fields: object) -> TimelineEntry:
-    base: dict[str, object] = {
-        "event_id": "e1",
-        "record_id": "r1",
-        "setting": {"apc": "inpatient", "ecds": "ae"}.get(dataset, "gp"),
-        "source": "R9A",
-        "dataset": dataset,
-        "start": None,
-        "end": None,
-        "start_date": date(2024, 5, 1),
-        "end_date": None,
-        "code": None,
-        "code_system": None,
-        "display": None,
-        "codes": (),
-        "diagnoses": (),
-        "procedures": (),
-        "emergency": None,
-        "admission_method": None,
-        "discharge_destination": None,
-        "acuity": None,
-        "attended": None,
-        "first_attendance": None,
-        "inpatient": None,
-        "out_of_area": None,
-        "service_type": None,
-        "contact_type": None,
-        "cost": None,
-    }
-    return TimelineEntry(**(base | fields))  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize(
     ("entry", "what", "other_codes", "procedures", "detail"),
     [
         # A spell: its codes and its Data Dictionary codes named, the unknown code kept.
         (
-            _entry(
+            timeline_entry(
                 "apc",
                 code="J18.9",
                 code_system="icd10",
@@ -202,7 +171,7 @@ def _entry(dataset: str, **fields: object) -> TimelineEntry:
         ),
         # An attendance: its destination is SNOMED CT.
         (
-            _entry(
+            timeline_entry(
                 "ecds",
                 code="1912002",
                 code_system="snomed",
@@ -219,7 +188,7 @@ def _entry(dataset: str, **fields: object) -> TimelineEntry:
         ),
         # Codes and destinations not in the terms file are shown as sent.
         (
-            _entry(
+            timeline_entry(
                 "ecds",
                 code="999999999",
                 code_system="snomed",
@@ -249,18 +218,20 @@ def test_timeline_rows_name_their_codes(
 @pytest.mark.parametrize(
     ("entry", "detail"),
     [
-        (_entry("opa", service_type="370", contact_type="face_to_face", first_attendance=True),
+        (timeline_entry("opa", service_type="370", contact_type="face_to_face",
+                        first_attendance=True),
          "Medical Oncology (370); Face to face; first appointment"),
-        (_entry("csds", service_type="rapid_response", contact_type="face_to_face_home"),
+        (timeline_entry("csds", service_type="rapid_response", contact_type="face_to_face_home"),
          "Rapid response; Face to face at home"),
         # An inpatient contact is said once, not also as the inpatient flag.
-        (_entry("csds", service_type="community_hospital", contact_type="inpatient",
+        (timeline_entry("csds", service_type="community_hospital", contact_type="inpatient",
                 inpatient=True),
          "Community hospital; Inpatient"),
-        (_entry("mhsds", service_type="camhs", out_of_area=True),
+        (timeline_entry("mhsds", service_type="camhs", out_of_area=True),
          "Children and young people's mental health services (CAMHS); out of area"),
         # A value of no declared list is shown as sent.
-        (_entry("opa", service_type="999", contact_type="carrier_pigeon"), "999; carrier_pigeon"),
+        (timeline_entry("opa", service_type="999", contact_type="carrier_pigeon"),
+         "999; carrier_pigeon"),
     ],
 )  # fmt: skip
 def test_timeline_details_in_words(entry: TimelineEntry, detail: str) -> None:

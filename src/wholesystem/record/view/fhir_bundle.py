@@ -32,6 +32,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from wholesystem.record.terms import SERVICE_SYSTEMS, named_code, term, worded
 from wholesystem.record.view.assemble import (
     Allergy,
     CarePackage,
@@ -64,6 +65,9 @@ ACT_PRIORITY = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
 UCUM = "http://unitsofmeasure.org"
+DISCHARGE_DESTINATION_SYSTEM = (
+    "https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeDestinationEngland"
+)
 
 # The lake's code_system names and the FHIR system URIs they stand for. A code_system that
 # is already a URI (from a partner's FHIR extract) is passed through.
@@ -205,6 +209,35 @@ def patient_resource(record: JoinedRecord, names: Mapping[str, str]) -> dict[str
     return patient
 
 
+def _encounter_types(entry: TimelineEntry) -> list[dict[str, Any]]:
+    """The service (an outpatient clinic's treatment function with its code) and the
+    contact type, in words."""
+    kinds: list[dict[str, Any]] = []
+    system = SERVICE_SYSTEMS.get(entry.dataset)
+    if entry.service_type:
+        if system == "treatment_function":
+            words = named_code(system, entry.service_type)
+        else:
+            words = worded(system, entry.service_type) if system else entry.service_type
+        kinds.append({"text": words})
+    if entry.contact_type:
+        kinds.append({"text": worded("contact_type", entry.contact_type)})
+    return kinds
+
+
+def _discharge(entry: TimelineEntry) -> dict[str, Any]:
+    """Where the patient went: a spell's Data Dictionary code, an attendance's SNOMED CT."""
+    code = entry.discharge_destination or ""
+    system, uri = (
+        ("discharge_destination", DISCHARGE_DESTINATION_SYSTEM)
+        if entry.dataset == "apc"
+        else ("snomed", CODE_SYSTEMS["snomed"])
+    )
+    words = term(system, code)
+    coding: dict[str, Any] = {"system": uri, "code": code} | ({"display": words} if words else {})
+    return {"coding": [coding], "text": words or code}
+
+
 def _encounter_status(entry: TimelineEntry) -> str:
     if entry.attended is False:
         return "cancelled"
@@ -230,9 +263,9 @@ def _encounter(
     }
     if entry.event_id:
         encounter["identifier"] = [{"use": "usual", "value": entry.event_id}]
-    kinds = [t for t in (entry.service_type, entry.contact_type) if t]
+    kinds = _encounter_types(entry)
     if kinds:
-        encounter["type"] = [{"text": t} for t in kinds]
+        encounter["type"] = kinds
     if entry.emergency:
         encounter["priority"] = {
             "coding": [{"system": ACT_PRIORITY, "code": "EM", "display": "emergency"}]
@@ -250,9 +283,7 @@ def _encounter(
     if reason:
         encounter["reasonCode"] = [reason]
     if entry.discharge_destination:
-        encounter["hospitalization"] = {
-            "dischargeDisposition": {"text": entry.discharge_destination}
-        }
+        encounter["hospitalization"] = {"dischargeDisposition": _discharge(entry)}
     if entry.source:
         encounter["serviceProvider"] = _org(entry.source, names)
     return encounter
