@@ -247,3 +247,16 @@ def test_timeline_details_in_words(entry: TimelineEntry, detail: str) -> None:
 )
 def test_who_holds_the_record_is_named(sources: list[str], shown: str) -> None:
     assert held_by(sources, NAMES) == shown
+
+
+@pytest.mark.parametrize(
+    ("entry", "partner"),
+    [
+        (timeline_entry("apc", source="A00001"), "Hill Surgery (A00001)"),
+        # A source the footprint does not name: its code and the kind that sends the data.
+        (timeline_entry("deaths", source="X26"), "X26 (death registry)"),
+        (timeline_entry("apc", source="RZZ"), "RZZ (acute trust)"),
+    ],
+)
+def test_timeline_partners(entry: TimelineEntry, partner: str) -> None:
+    assert timeline_rows([entry], NAMES)[0]["partner"] == partner

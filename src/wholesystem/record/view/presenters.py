@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from wholesystem.access.relationships import AccessDecision
+from wholesystem.record.schemas import DATASETS
 from wholesystem.record.terms import SERVICE_SYSTEMS, named_code, named_codes, worded
 from wholesystem.record.view.assemble import (
     SETTING_LABELS,
@@ -119,6 +120,15 @@ def format_nhs_number(value: str | None) -> str:
 def _org(code: str, names: Mapping[str, str]) -> str:
     name = names.get(code)
     return f"{name} ({code})" if name else code
+
+
+def _partner(code: str, dataset: str, names: Mapping[str, str]) -> str:
+    """A partner by name; one the footprint does not name (a national register) by its
+    code and the kind of partner that sends the dataset: 'X26 (death registry)'."""
+    if code in names:
+        return _org(code, names)
+    ds = DATASETS.get(dataset)
+    return f"{code} ({ds.held_by})" if ds else code
 
 
 def held_by(sources: Sequence[str], names: Mapping[str, str]) -> str:
@@ -280,7 +290,7 @@ def timeline_rows(
             "end": "open" if e.is_open else format_moment(e.end, e.end_date),
             "open": e.is_open,
             "setting": e.setting_label,
-            "partner": _org(e.source, names),
+            "partner": _partner(e.source, e.dataset, names),
             "what": _describe(e.code, e.code_system, e.display),
             "other_codes": _other_codes(e),
             "procedures": named_codes("opcs4", e.procedures),
