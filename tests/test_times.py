@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from wholesystem.times import uk_datetime
+from wholesystem.times import uk_datetime, uk_stamp
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,14 @@ from wholesystem.times import uk_datetime
 )
 def test_uk_datetime(moment: datetime, pattern: str | None, shown: str) -> None:
     assert (uk_datetime(moment) if pattern is None else uk_datetime(moment, pattern)) == shown
+
+
+@pytest.mark.parametrize(
+    ("moment", "shown"),
+    [
+        (datetime(2026, 11, 25, 9, 30, tzinfo=UTC), "25 Nov 2026 09:30 GMT"),
+        (datetime(2026, 7, 1, 12, 0, tzinfo=UTC), "1 Jul 2026 13:00 BST"),
+    ],
+)
+def test_uk_stamp_says_its_zone(moment: datetime, shown: str) -> None:
+    assert uk_stamp(moment) == shown

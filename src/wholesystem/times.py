@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-__all__ = ["UK_TIME", "uk_datetime"]
+__all__ = ["UK_TIME", "uk_datetime", "uk_stamp"]
 
 UK_TIME = ZoneInfo("Europe/London")
 
@@ -18,3 +18,8 @@ def uk_datetime(moment: datetime, pattern: str = "%-d %b %Y %H:%M") -> str:
     """``moment`` in UK time, formatted; a moment without a zone is taken as UTC."""
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     return aware.astimezone(UK_TIME).strftime(pattern)
+
+
+def uk_stamp(moment: datetime, pattern: str = "%-d %b %Y %H:%M") -> str:
+    """:func:`uk_datetime` with the zone said: '25 Nov 2026 09:30 GMT', '1 Jul 2026 13:00 BST'."""
+    return uk_datetime(moment, pattern + " %Z")

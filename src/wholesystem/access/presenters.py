@@ -11,6 +11,7 @@ from wholesystem.access.audit import AuditVerification, canonical_json
 from wholesystem.access.break_glass import GrantStatus, grant_status
 from wholesystem.access.models import AuditEvent, BreakGlassGrant, OptOut, User
 from wholesystem.access.permissions import Role
+from wholesystem.times import uk_stamp
 
 __all__ = [
     "AUDIT_CSV_HEADER",
@@ -34,10 +35,10 @@ __all__ = [
 
 
 def format_time(moment: datetime | None, *, never: str = "Never") -> str:
-    """'23 Nov 2026, 19:40 UTC' for tables."""
+    """'23 Nov 2026, 19:40 GMT' (UK time) for tables."""
     if moment is None:
         return never
-    return moment.astimezone(UTC).strftime("%-d %b %Y, %H:%M UTC")
+    return uk_stamp(moment, "%-d %b %Y, %H:%M")
 
 
 def iso_time(moment: datetime | None) -> str:

@@ -49,6 +49,7 @@ from wholesystem.metrics.spc import (
     VariationIcon,
     analyse,
 )
+from wholesystem.times import uk_stamp
 
 __all__ = [
     "COMPARE_CSV_COLUMNS",
@@ -853,7 +854,7 @@ def snapshot_rows(snapshots: Sequence[SnapshotInfo]) -> list[SnapshotRow]:
     return [
         SnapshotRow(
             id=s.id,
-            published_text=s.published_at.strftime("%-d %B %Y, %H:%M %Z").strip(),
+            published_text=uk_stamp(s.published_at, "%-d %B %Y, %H:%M"),
             published_by=s.published_by,
             cut_off_text=s.data_cut_off.strftime("%-d %B %Y"),
             content_hash=s.content_hash,

@@ -46,6 +46,7 @@ from wholesystem.metrics.presenters import (
 )
 from wholesystem.metrics.routes import data_version, render_cached
 from wholesystem.metrics.snapshots import MetricPoint, SnapshotInfo
+from wholesystem.times import uk_stamp
 from wholesystem.web.csvfiles import csv_response
 from wholesystem.web.rendering import Crumb, Db, PageMeta
 
@@ -506,7 +507,7 @@ def _stamp(snapshot: SnapshotInfo) -> dict[str, object]:
     return {
         "id": snapshot.id,
         "cut_off": snapshot.data_cut_off.strftime("%-d %B %Y"),
-        "published": snapshot.published_at.strftime("%-d %B %Y, %H:%M %Z").strip(),
+        "published": uk_stamp(snapshot.published_at, "%-d %B %Y, %H:%M"),
     }
 
 

@@ -55,6 +55,7 @@ from wholesystem.metrics.presenters import (
     valid_at,
 )
 from wholesystem.store.runs import last_success
+from wholesystem.times import uk_stamp
 from wholesystem.web.csvfiles import csv_response
 from wholesystem.web.rendering import HOME, Crumb, Db, PageMeta, render
 
@@ -209,7 +210,7 @@ def _stamp(snapshot: snaps.SnapshotInfo) -> dict[str, object]:
     return {
         "id": snapshot.id,
         "cut_off": snapshot.data_cut_off.strftime("%-d %B %Y"),
-        "published": snapshot.published_at.strftime("%-d %B %Y, %H:%M %Z").strip(),
+        "published": uk_stamp(snapshot.published_at, "%-d %B %Y, %H:%M"),
         "published_by": snapshot.published_by,
         "content_hash": snapshot.content_hash,
     }

@@ -15,6 +15,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 
+from wholesystem.times import uk_stamp
 from wholesystem.web.navigation import navigation_for
 
 __all__ = ["HOME", "NO_DATA", "Crumb", "Db", "PageMeta", "format_as_at", "get_db", "render"]
@@ -39,10 +40,10 @@ class PageMeta:
 
 
 def format_as_at(moment: datetime | None) -> str | None:
-    """'23 November 2026, 19:40 UTC' for the data-as-at stamp."""
+    """'23 November 2026, 19:40 GMT' (UK time) for the data-as-at stamp."""
     if moment is None:
         return None
-    return moment.strftime("%-d %B %Y, %H:%M %Z").strip()
+    return uk_stamp(moment, "%-d %B %Y, %H:%M")
 
 
 class _NoData:

@@ -14,6 +14,8 @@ from jinja2 import (
     select_autoescape,
 )
 
+from wholesystem.times import uk_stamp
+
 __all__ = ["CAPABILITY_TEMPLATE_DIRS", "make_environment"]
 
 _SRC = Path(__file__).resolve().parent.parent
@@ -50,10 +52,13 @@ def make_environment() -> Environment:
         ]
     )
     # nhsuk-frontend-jinja needs ChainableUndefined for its optional nested params.
-    return Environment(
+    env = Environment(
         loader=loader,
         undefined=ChainableUndefined,
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # Every moment a page shows is UK time, labelled GMT or BST (see wholesystem.times).
+    env.filters["uk_time"] = uk_stamp
+    return env

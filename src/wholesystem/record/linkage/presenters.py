@@ -25,6 +25,7 @@ from wholesystem.record.linkage.report import (
     Summary,
 )
 from wholesystem.record.presenters import WITHHELD
+from wholesystem.times import uk_stamp
 
 __all__ = [
     "COMPARISON_LABELS",
@@ -135,7 +136,7 @@ def summary_items(
         ("Most records for one person", _n(s.largest_person)),
         (
             "Last linkage run",
-            last_run.strftime("%-d %B %Y %H:%M UTC") if last_run else "not recorded",
+            uk_stamp(last_run, "%-d %B %Y %H:%M") if last_run else "not recorded",
         ),
     ]
     if changes is not None:
