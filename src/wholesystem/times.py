@@ -9,15 +9,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-__all__ = ["UK_TIME", "uk_datetime", "uk_stamp"]
+__all__ = ["UK_TIME", "in_uk", "uk_datetime", "uk_stamp"]
 
 UK_TIME = ZoneInfo("Europe/London")
 
 
-def uk_datetime(moment: datetime, pattern: str = "%-d %b %Y %H:%M") -> str:
-    """``moment`` in UK time, formatted; a moment without a zone is taken as UTC."""
+def in_uk(moment: datetime) -> datetime:
+    """``moment`` in UK time; a moment without a zone is taken as UTC."""
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UK_TIME).strftime(pattern)
+    return aware.astimezone(UK_TIME)
+
+
+def uk_datetime(moment: datetime, pattern: str = "%-d %b %Y %H:%M") -> str:
+    """``moment`` in UK time, formatted (see :func:`in_uk`)."""
+    return in_uk(moment).strftime(pattern)
 
 
 def uk_stamp(moment: datetime, pattern: str = "%-d %b %Y %H:%M") -> str:

@@ -9,7 +9,15 @@ from importlib import resources
 import pytest
 
 from wholesystem.record.schemas import DATASETS
-from wholesystem.record.terms import TERM_SYSTEMS, code_terms, named_code, named_codes, term
+from wholesystem.record.terms import (
+    TERM_SYSTEMS,
+    code_terms,
+    discharge_system,
+    named_code,
+    named_codes,
+    service_words,
+    term,
+)
 from wholesystem.record.validate import ICD10_PATTERN, OPCS4_PATTERN, SNOMED_PATTERN
 from wholesystem.synth.codes import snomed_valid
 
@@ -108,3 +116,23 @@ def test_named_codes(system: str | None, codes: list[str], shown: str) -> None:
     assert named_codes(system, codes) == shown
     if len(codes) == 1:
         assert named_code(system, codes[0]) == shown
+
+
+@pytest.mark.parametrize(
+    ("dataset", "value", "shown"),
+    [
+        ("opa", "340", "Respiratory Medicine (340)"),
+        ("csds", "rapid_response", "Rapid response"),
+        ("mhsds", "camhs", "Children and young people's mental health services (CAMHS)"),
+        ("asc", "day_care", "Day care"),
+        ("opa", "999", "999"),  # not listed: as sent
+        ("gp_events", "anything", "anything"),  # a dataset without declared services
+    ],
+)
+def test_service_words(dataset: str, value: str, shown: str) -> None:
+    assert service_words(dataset, value) == shown
+
+
+def test_discharge_system() -> None:
+    assert discharge_system("apc") == "discharge_destination"
+    assert discharge_system("ecds") == "snomed"

@@ -121,6 +121,15 @@ def _sql_path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def _temp_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, list[str]]) -> None:
+    """A temporary table ``name`` of text ``columns``."""
+    con.register(
+        f"{name}_arrow", pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
+    )
+    con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")  # noqa: S608
+    con.unregister(f"{name}_arrow")
+
+
 def _prepare(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, int]:
     """Create the ``ws_*`` relations; returns staged rows per dataset."""
     install_macros(con)
@@ -138,25 +147,17 @@ def _prepare(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, int]:
         "FROM ws_source_identity si LEFT JOIN ws_person_index pi USING (record_id)"
     )
     codes = gp_event_codes()
-    con.register(
-        "ws_codes_arrow",
-        pa.table({k: pa.array([r[k] for r in codes], pa.string()) for k in codes[0]}),
-    )
-    con.execute("CREATE TEMP TABLE ws_codes AS SELECT * FROM ws_codes_arrow")
-    con.unregister("ws_codes_arrow")
+    _temp_table(con, "ws_codes", {k: [r[k] for r in codes] for k in codes[0]})
     terms = code_terms()
-    con.register(
-        "ws_terms_arrow",
-        pa.table(
-            {
-                "system": pa.array([system for system, _ in terms], pa.string()),
-                "code": pa.array([code for _, code in terms], pa.string()),
-                "display": pa.array(list(terms.values()), pa.string()),
-            }
-        ),
+    _temp_table(
+        con,
+        "ws_terms",
+        {
+            "system": [system for system, _ in terms],
+            "code": [code for _, code in terms],
+            "display": list(terms.values()),
+        },
     )
-    con.execute("CREATE TEMP TABLE ws_terms AS SELECT * FROM ws_terms_arrow")
-    con.unregister("ws_terms_arrow")
     con.execute(
         "CREATE TEMP MACRO ws_term(s, c) AS "
         "(SELECT t.display FROM ws_terms t WHERE t.system = s AND t.code = c)"

@@ -21,8 +21,10 @@ __all__ = [
     "SERVICE_SYSTEMS",
     "TERM_SYSTEMS",
     "code_terms",
+    "discharge_system",
     "named_code",
     "named_codes",
+    "service_words",
     "term",
     "worded",
 ]
@@ -83,3 +85,19 @@ def worded(system: str, value: str) -> str:
 def named_codes(system: str | None, codes: Sequence[str]) -> str:
     """:func:`named_code` of each, joined with semicolons (terms hold commas)."""
     return "; ".join(named_code(system, c) for c in codes)
+
+
+def service_words(dataset: str, service_type: str) -> str:
+    """A dataset's ``service_type`` as the pages show it: an outpatient clinic's treatment
+    function named with its code, a team or service of our extract formats in words, and
+    anything else as sent."""
+    system = SERVICE_SYSTEMS.get(dataset)
+    if system == "treatment_function":
+        return named_code(system, service_type)
+    return worded(system, service_type) if system else service_type
+
+
+def discharge_system(dataset: str) -> str:
+    """The system of a dataset's ``discharge_destination``: a spell's is a Data Dictionary
+    code, an A&E attendance's SNOMED CT."""
+    return "discharge_destination" if dataset == "apc" else "snomed"

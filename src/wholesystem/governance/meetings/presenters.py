@@ -21,7 +21,7 @@ from wholesystem.governance.meetings.queries import (
     SeatRow,
 )
 from wholesystem.governance.quorum import QuorumResult
-from wholesystem.times import UK_TIME
+from wholesystem.times import UK_TIME, uk_datetime
 
 __all__ = [
     "ACTION_CSV_COLUMNS",
@@ -98,7 +98,7 @@ KEY_DECISION_CSV_COLUMNS = (
 
 def when(moment: datetime) -> str:
     """A meeting time in UK time: '3 Mar 2026, 10:00'."""
-    return moment.astimezone(UK_TIME).strftime("%-d %b %Y, %H:%M")
+    return uk_datetime(moment, "%-d %b %Y, %H:%M")
 
 
 def _day(value: date | None) -> str:

@@ -32,7 +32,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from wholesystem.record.terms import SERVICE_SYSTEMS, named_code, term, worded
+from wholesystem.record.terms import discharge_system, service_words, term, worded
 from wholesystem.record.view.assemble import (
     Allergy,
     CarePackage,
@@ -213,13 +213,8 @@ def _encounter_types(entry: TimelineEntry) -> list[dict[str, Any]]:
     """The service (an outpatient clinic's treatment function with its code) and the
     contact type, in words."""
     kinds: list[dict[str, Any]] = []
-    system = SERVICE_SYSTEMS.get(entry.dataset)
     if entry.service_type:
-        if system == "treatment_function":
-            words = named_code(system, entry.service_type)
-        else:
-            words = worded(system, entry.service_type) if system else entry.service_type
-        kinds.append({"text": words})
+        kinds.append({"text": service_words(entry.dataset, entry.service_type)})
     if entry.contact_type:
         kinds.append({"text": worded("contact_type", entry.contact_type)})
     return kinds
@@ -228,10 +223,9 @@ def _encounter_types(entry: TimelineEntry) -> list[dict[str, Any]]:
 def _discharge(entry: TimelineEntry) -> dict[str, Any]:
     """Where the patient went: a spell's Data Dictionary code, an attendance's SNOMED CT."""
     code = entry.discharge_destination or ""
-    system, uri = (
-        ("discharge_destination", DISCHARGE_DESTINATION_SYSTEM)
-        if entry.dataset == "apc"
-        else ("snomed", CODE_SYSTEMS["snomed"])
+    system = discharge_system(entry.dataset)
+    uri = (
+        DISCHARGE_DESTINATION_SYSTEM if system == "discharge_destination" else CODE_SYSTEMS[system]
     )
     words = term(system, code)
     coding: dict[str, Any] = {"system": uri, "code": code} | ({"display": words} if words else {})

@@ -6,14 +6,20 @@ Pure functions; the templates only loop over what these return.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from wholesystem.access.relationships import AccessDecision
 from wholesystem.record.schemas import DATASETS
-from wholesystem.record.terms import SERVICE_SYSTEMS, named_code, named_codes, worded
+from wholesystem.record.terms import (
+    discharge_system,
+    named_code,
+    named_codes,
+    service_words,
+    worded,
+)
 from wholesystem.record.view.assemble import (
     SETTING_LABELS,
     SETTINGS,
@@ -30,7 +36,7 @@ from wholesystem.record.view.assemble import (
     TimelineFilter,
 )
 from wholesystem.record.view.search import DATE_PARTS, FieldError
-from wholesystem.times import UK_TIME
+from wholesystem.times import UK_TIME, in_uk
 
 __all__ = [
     "TIMELINE_CSV_COLUMNS",
@@ -99,8 +105,7 @@ def format_moment(moment: datetime | None, day: date | None = None) -> str:
     as its day. A moment without a zone is taken as UTC.
     """
     if moment is not None:
-        aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-        local = aware.astimezone(UK_TIME)
+        local = in_uk(moment)
         if local.time() == time(0):
             return format_date(local.date())
         return local.strftime("%-d %b %Y %H:%M")
@@ -238,19 +243,10 @@ def identity_rows(demo: Demographics, names: Mapping[str, str]) -> list[dict[str
     ]
 
 
-def _service(dataset: str, service_type: str) -> str:
-    """An outpatient clinic's treatment function named with its code; a team or service
-    of our extract formats in words."""
-    system = SERVICE_SYSTEMS.get(dataset)
-    if system == "treatment_function":
-        return named_code(system, service_type)
-    return worded(system, service_type) if system else service_type
-
-
 def _timeline_detail(e: TimelineEntry) -> str:
     parts: list[str] = []
     if e.service_type:
-        parts.append(_service(e.dataset, e.service_type))
+        parts.append(service_words(e.dataset, e.service_type))
     if e.contact_type:
         parts.append(worded("contact_type", e.contact_type))
     if e.admission_method:
@@ -268,8 +264,7 @@ def _timeline_detail(e: TimelineEntry) -> str:
     if e.out_of_area:
         parts.append("out of area")
     if e.discharge_destination:
-        # A spell's destination is a Data Dictionary code; an attendance's, SNOMED CT.
-        system = "discharge_destination" if e.dataset == "apc" else "snomed"
+        system = discharge_system(e.dataset)
         parts.append(f"discharge: {named_code(system, e.discharge_destination)}")
     return "; ".join(parts)
 
