@@ -1,9 +1,10 @@
 """The fast ingest path gives exactly what the careful one gives.
 
 Ingest reads a CSV once without ``WITH ORDINALITY`` or a reject store (numbering rows by
-their row id), flags failing rows with a cheap boolean and writes messages for the
-failing rows alone, and trims only values that can change. These tests hold each of
-those shortcuts to the slow, obvious form.
+their place in the read), flags failing rows with a cheap boolean and writes messages
+for the failing rows alone, trims only values that can change, and stages the good rows
+in the same pass as it checks them. These tests hold each of those shortcuts to the
+slow, obvious form.
 """
 
 from __future__ import annotations
@@ -289,6 +290,8 @@ def _ingest_everything(tmp: Path, source: Path, path: str, monkeypatch: pytest.M
             )
         elif path == "split":
             patch.setattr(ingest, "_BUFFER_MIN", 4096)
+        elif path == "two passes":  # checked into a table, then staged from it
+            patch.setattr(ingest, "check_and_stage", lambda *args, **kwargs: None)
         outcome = _ingest_into(tmp, source)
     return outcome
 
@@ -345,7 +348,7 @@ def test_fast_read_equals_the_slow_careful_read(
     slow = _ingest_everything(tmp_path / "slow", source, "slow", monkeypatch)
     assert slow[1]
     assert slow[2]
-    for path in ("fast", "split", "trimmed"):
+    for path in ("fast", "split", "trimmed", "two passes"):
         assert _ingest_everything(tmp_path / path, source, path, monkeypatch) == slow, path
 
 
@@ -438,3 +441,93 @@ def test_constants_written_as_enums_read_back_as_text(
     finally:
         con.close()
     assert all(types[c] == "VARCHAR" for c in texts), types
+
+
+def _one_pass_outcomes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, str]:
+    """Spy on the one-pass check-and-stage: per file, whether it staged the file
+    ("staged"), gave way to the two-pass way ("gave way") or failed to read it."""
+    seen: dict[str, str] = {}
+    real = ingest.check_and_stage
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        name = Path(kwargs["source_file"]).name
+        try:
+            result = real(*args, **kwargs)
+        except duckdb.Error:
+            seen[name] = "read failed"
+            raise
+        seen[name] = "gave way" if result is None else "staged"
+        return result
+
+    monkeypatch.setattr(ingest, "check_and_stage", spy)
+    return seen
+
+
+def test_one_pass_gives_way_when_it_must(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ingest: Ingest, lake: Lake
+) -> None:
+    """A clean file is staged in one pass; blank lines and line ends in quoted values (a
+    row's line needs the file's map), a good row's SNOMED CT code failing its check digit
+    (a quarantined row, known only at the end) and a line the reader cannot split each
+    leave it to the two-pass or the careful way, with nothing left behind."""
+    seen = _one_pass_outcomes(monkeypatch)
+    source = tmp_path / "in"
+    for name in ("apc/clean.csv", "apc/ragged.csv"):
+        (source / "R9A" / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / "R9A" / name).write_bytes((CORPUS / "R9A" / name).read_bytes())
+    header, first, *rest = (CORPUS / "R9A" / "apc" / "clean.csv").read_text().splitlines()
+    blank = source / "R9A" / "apc" / "blank_line.csv"
+    blank.write_text("\n".join([header, first, "", *rest]) + "\n", encoding="utf-8")
+    snomed = source / "R9A" / "ecds" / "check_digit.csv"
+    snomed.parent.mkdir(parents=True)
+    snomed.write_text(
+        "nhs_number,local_patient_id,attendance_id,arrival,departure,acuity,chief_complaint,"
+        "discharge_destination\n"
+        "9434765919,A1,E1,2024-07-01T13:05:00Z,2024-07-01T15:00:00Z,3,267036007,306689006\n"
+        "9434765919,A1,E2,2024-07-01T13:05:00Z,2024-07-01T15:00:00Z,3,267036008,306689006\n",
+        encoding="utf-8",
+    )
+    summary = ingest(source)
+    assert seen == {
+        "clean.csv": "staged",
+        "blank_line.csv": "gave way",
+        "ragged.csv": "read failed",
+        "check_digit.csv": "gave way",
+    }
+    assert {o.path.rsplit("/", 1)[1]: o.status for o in summary.outcomes} == dict.fromkeys(
+        seen, "loaded"
+    )
+    [digit] = [o for o in summary.outcomes if o.path.endswith("check_digit.csv")]
+    assert (digit.rows_read, digit.rows_loaded, digit.rows_quarantined) == (2, 1, 1)
+    assert not [p for p in lake.root.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_line_the_reader_cannot_split_late_in_a_big_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    ingest: Ingest,
+    factory: sessionmaker[Session],
+    lake: Lake,
+) -> None:
+    """The one pass has written several row groups when the reader meets a line it cannot
+    split: what it wrote is dropped, and the careful read quarantines that line alone."""
+    seen = _one_pass_outcomes(monkeypatch)
+    path = tmp_path / "in" / "R9C" / "csds" / "big.csv"
+    path.parent.mkdir(parents=True)
+    rows, ragged = 300_000, 290_000
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("nhs_number,local_patient_id,contact_date,team_type,contact_type\n")
+        for line in range(2, rows + 2):
+            tail = ",x,y" if line == ragged else ""
+            fh.write(f"9434765919,L{line},2024-01-01,podiatry,telephone{tail}\n")
+    [outcome] = ingest(tmp_path / "in").outcomes
+    assert seen == {"big.csv": "read failed"}
+    assert (outcome.status, outcome.rows_read, outcome.rows_quarantined) == ("loaded", rows, 1)
+    with factory() as s:
+        [bad] = s.scalars(select(QuarantineRow)).all()
+    assert bad.line == ragged
+    part = part_path(lake, "csds", "R9C", "big.csv")
+    assert pq.read_metadata(part).num_rows == rows - 1
+    assert not [p for p in lake.root.rglob("*") if p.name.endswith(".tmp")]

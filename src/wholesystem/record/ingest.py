@@ -62,6 +62,7 @@ from wholesystem.record.staging import (
     write_identities,
     write_identities_beside,
 )
+from wholesystem.record.streamed import check_and_stage
 from wholesystem.record.validate import constant_text, normalised, typed_sql, unnamed_check
 from wholesystem.store.db import session_scope, utcnow
 from wholesystem.store.lake import Lake
@@ -549,29 +550,61 @@ def _process_csv(
     # that a second cursor can work out the part's identities meanwhile. Files side by
     # side keep both cores busy already.
     table = f"ws_chk_{run_id}" if alone else "ws_chk"
+    streamed: StageResult | None = None
+    beside = False
     try:
         try:
             # Most files split cleanly: read them once, on every thread, without a
-            # reject store, straight into the checks; numbered by row id, so in file
-            # order by construction.
+            # reject store, straight into the checks and, when nothing needs every row
+            # seen first, on to the part in the same pass.
             source = _read_fast(cand.path, names, projection, facts.size)
-            checked = check(
-                con, ds, source, table, today, now, numbered=False, temporary=not alone, extra=extra
-            )
             rejects: list[QuarantinedRow] = []
-            fast = in_order = True
-            [(records,)] = con.execute(f"SELECT count(*) FROM {table}").fetchall()  # noqa: S608
-            lines = _record_lines(cand.path, facts, int(records))
-            if lines is not None:
-                checked = _renumbered(con, checked, table, lines, temporary=not alone)
-                in_order = False
+            streamed = check_and_stage(
+                con,
+                ds,
+                source,
+                [*(c.name for c in ds.columns), "_key", *header.unnamed],
+                part_path(lake, ds.name, cand.org_code, cand.file_key),
+                org_code=cand.org_code,
+                source_file=str(cand.path),
+                run_id=run_id,
+                fmt="csv",
+                today=today,
+                now=now,
+                one_a_line=lambda records: _record_lines(cand.path, facts, records) is None,
+                extra=extra,
+            )
+            if streamed is None:
+                # The two-pass way: checked into a table numbered by row id, so in file
+                # order by construction.
+                checked = check(
+                    con,
+                    ds,
+                    source,
+                    table,
+                    today,
+                    now,
+                    numbered=False,
+                    temporary=not alone,
+                    extra=extra,
+                )
+                fast = in_order = True
+                [(records,)] = con.execute(f"SELECT count(*) FROM {table}").fetchall()  # noqa: S608
+                lines = _record_lines(cand.path, facts, int(records))
+                if lines is not None:
+                    checked = _renumbered(con, checked, table, lines, temporary=not alone)
+                    in_order = False
         except duckdb.Error:
+            streamed = None
             checked, rejects = _check_carefully(
                 con, cand, facts, ds, names, projection, today, now, extra
             )
             fast, in_order = False, not rejects and _in_file_order(con, checked.relation)
-        beside = alone and fast and ds.name in _STAGED
-        result = _stage_csv(con, lake, cand, ds, checked, run_id, in_order, beside)
+        if streamed is not None:
+            result = streamed
+        else:
+            beside = alone and fast and ds.name in _STAGED
+            result = _stage_csv(con, lake, cand, ds, checked, run_id, in_order, beside)
     finally:
         if alone:
             con.execute(f"DROP VIEW IF EXISTS {table}_lines")

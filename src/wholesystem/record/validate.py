@@ -38,6 +38,7 @@ __all__ = [
     "parse_problems",
     "snomed_check",
     "snomed_valid",
+    "typed_columns",
     "typed_sql",
     "unnamed_check",
 ]
@@ -533,17 +534,18 @@ def errors_sql(
     )
 
 
-def _typed(ds: Dataset, col: Column) -> str:
+def _typed(ds: Dataset, col: Column, *, safe: bool = False) -> str:
     v = _v(col)
     kind = col.type
+    cast = "TRY_CAST" if safe else "CAST"
     if kind in (ColumnType.date, ColumnType.datetime):
         # The helper's TRY_CAST, worked out while the file was read: a good row's value
         # casts, so it is the CAST's.
         return _cast(ds, col)
     if kind is ColumnType.integer:
-        return f"CAST({v} AS BIGINT)"
+        return f"{cast}({v} AS BIGINT)"
     if kind is ColumnType.decimal:
-        return f"CAST({v} AS DECIMAL(18, {col.scale}))"
+        return f"{cast}({v} AS DECIMAL(18, {col.scale}))"
     if kind is ColumnType.boolean:
         return f"({v} = 'Y')"
     if kind is ColumnType.nhs_number:
@@ -567,7 +569,17 @@ def typed_sql(
     ds: Dataset, table: str, org_code: str, source_file: str, run_id: int, fmt: str
 ) -> str:
     """SELECT the good rows of checked ``table`` as typed columns plus provenance."""
-    cols = [f"{_typed(ds, c)} AS {_q(c.name)}" for c in ds.columns]
+    body = ",\n  ".join(typed_columns(ds, org_code, source_file, run_id, fmt))
+    return f"SELECT\n  {body}\nFROM {table} WHERE NOT ws_bad"
+
+
+def typed_columns(
+    ds: Dataset, org_code: str, source_file: str, run_id: int, fmt: str, *, safe: bool = False
+) -> list[str]:
+    """The select list of a staged part over a checked relation: ``ds``'s columns typed,
+    then the provenance columns. ``safe``: a failing row's values give NULL rather than an
+    error, for a query over every row (a good row's values are the same either way)."""
+    cols = [f"{_typed(ds, c, safe=safe)} AS {_q(c.name)}" for c in ds.columns]
     if ds.key_column:
         natural = f"{_lit(org_code + ':' + ds.name + ':')} || {_v(ds.column(ds.key_column))}"
     else:
@@ -581,5 +593,4 @@ def typed_sql(
         f"coalesce(_key, {natural}, {fallback}) AS record_key",
         f"{constant_text(fmt)} AS source_format",
     ]
-    body = ",\n  ".join(cols + provenance)
-    return f"SELECT\n  {body}\nFROM {table} WHERE NOT ws_bad"
+    return cols + provenance
