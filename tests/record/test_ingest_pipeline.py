@@ -218,11 +218,12 @@ def test_a_table_out_of_file_order_is_sorted_when_staged() -> None:
         con.close()
 
 
-def test_a_file_alone_keeps_the_identities_worked_out_beside_its_part(
+def test_a_file_alone_keeps_its_parts_identities_stamped_with_its_id(
     tmp_path: Path, factory: sessionmaker[Session], lake: Lake
 ) -> None:
-    """One file at a time, the identities come from the checked table while the part is
-    written: the same rows as from the part, stamped so that a rebuild keeps them."""
+    """One file at a time (staged in one pass, or two, or read carefully), its part's
+    identities are kept with the part's id, so that a rebuild keeps them, and are the
+    rows worked out from the part."""
     csvs = sorted(p for p in CORPUS.rglob("*.csv") if p.parent.name in {"apc", "ecds", "csds"})
     assert len(csvs) > 2
     loaded = 0

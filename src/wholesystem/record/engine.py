@@ -266,15 +266,13 @@ def stage(
     fmt: str,
     keep_existing: Path | None = None,
     in_line_order: bool = False,
-    part_id: str | None = None,
 ) -> StageResult:
     """Write the good rows of ``checked`` aside of ``target``.
 
     With ``keep_existing``, the rows already in that part are kept (replay appends).
     ``in_line_order``: the checked table's rows are already in ``line`` order, so they
-    are written as they are, without a sort. ``part_id``: the part's id (see
-    :data:`PART_ID_KEY`), when the caller needs it before the part is written; a new
-    one otherwise.
+    are written as they are, without a sort. The part gets a new id (see
+    :data:`PART_ID_KEY`).
     """
     table, quarantined = checked.relation, checked.quarantined
     sql = typed_sql(ds, table, org_code, source_file, run_id, fmt)
@@ -292,7 +290,7 @@ def stage(
             f"SELECT count(*), count(*) FILTER (WHERE NOT ws_bad) FROM {table}"  # noqa: S608
         ).fetchall()
         rows = int(loaded) if keep_existing is None else 0  # 0: the default row groups
-        options = parquet_options(rows, part_id or uuid.uuid4().hex)
+        options = parquet_options(rows, uuid.uuid4().hex)
         con.execute(f"COPY ({ordered}) TO {_sql_path(tmp)} {options}")
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import logging
 import re
-import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -60,10 +59,9 @@ from wholesystem.record.staging import (
     rebuild_source_identity,
     remove_part,
     write_identities,
-    write_identities_beside,
 )
 from wholesystem.record.streamed import check_and_stage
-from wholesystem.record.validate import constant_text, normalised, typed_sql, unnamed_check
+from wholesystem.record.validate import constant_text, normalised, unnamed_check
 from wholesystem.store.db import session_scope, utcnow
 from wholesystem.store.lake import Lake
 from wholesystem.store.runs import recorded_run
@@ -481,7 +479,6 @@ class _Processed:
     loaded: int
     quarantined: list[QuarantinedRow]
     details: dict[str, Any]
-    identified: tuple[Path, ...] = ()  # parts whose identities are already kept
 
 
 class _Values(dict[str, str]):
@@ -527,8 +524,6 @@ def _process_csv(
     facts: FileFacts,
     today: date,
     now: datetime,
-    *,
-    alone: bool = False,
 ) -> _Processed:
     header = _check_header(cand.path, facts, ds)
     names = list(header.names)
@@ -545,71 +540,33 @@ def _process_csv(
         facts,
     )
     extra = _unnamed_checks(header)
-    # A file ingested ``alone`` leaves the second core idle while its part is written
-    # (mostly on one thread): the fast read's checked table is then the database's, so
-    # that a second cursor can work out the part's identities meanwhile. Files side by
-    # side keep both cores busy already.
-    table = f"ws_chk_{run_id}" if alone else "ws_chk"
-    streamed: StageResult | None = None
-    beside = False
+    rejects: list[QuarantinedRow] = []
     try:
-        try:
-            # Most files split cleanly: read them once, on every thread, without a
-            # reject store, straight into the checks and, when nothing needs every row
-            # seen first, on to the part in the same pass.
-            source = _read_fast(cand.path, names, projection, facts.size)
-            rejects: list[QuarantinedRow] = []
-            streamed = check_and_stage(
-                con,
-                ds,
-                source,
-                [*(c.name for c in ds.columns), "_key", *header.unnamed],
-                part_path(lake, ds.name, cand.org_code, cand.file_key),
-                org_code=cand.org_code,
-                source_file=str(cand.path),
-                run_id=run_id,
-                fmt="csv",
-                today=today,
-                now=now,
-                one_a_line=lambda records: _record_lines(cand.path, facts, records) is None,
-                extra=extra,
-            )
-            if streamed is None:
-                # The two-pass way: checked into a table numbered by row id, so in file
-                # order by construction.
-                checked = check(
-                    con,
-                    ds,
-                    source,
-                    table,
-                    today,
-                    now,
-                    numbered=False,
-                    temporary=not alone,
-                    extra=extra,
-                )
-                fast = in_order = True
-                [(records,)] = con.execute(f"SELECT count(*) FROM {table}").fetchall()  # noqa: S608
-                lines = _record_lines(cand.path, facts, int(records))
-                if lines is not None:
-                    checked = _renumbered(con, checked, table, lines, temporary=not alone)
-                    in_order = False
-        except duckdb.Error:
-            streamed = None
-            checked, rejects = _check_carefully(
-                con, cand, facts, ds, names, projection, today, now, extra
-            )
-            fast, in_order = False, not rejects and _in_file_order(con, checked.relation)
-        if streamed is not None:
-            result = streamed
-        else:
-            beside = alone and fast and ds.name in _STAGED
-            result = _stage_csv(con, lake, cand, ds, checked, run_id, in_order, beside)
-    finally:
-        if alone:
-            con.execute(f"DROP VIEW IF EXISTS {table}_lines")
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-            con.execute(f"DROP TABLE IF EXISTS {table}_map")
+        # Most files split cleanly: read them once, on every thread, without a reject
+        # store, straight into the checks and, unless something needs every row seen
+        # first, on to the part in the same pass.
+        source = _read_fast(cand.path, names, projection, facts.size)
+        result = check_and_stage(
+            con,
+            ds,
+            source,
+            [*(c.name for c in ds.columns), "_key", *header.unnamed],
+            part_path(lake, ds.name, cand.org_code, cand.file_key),
+            org_code=cand.org_code,
+            source_file=str(cand.path),
+            run_id=run_id,
+            fmt="csv",
+            today=today,
+            now=now,
+            one_a_line=lambda records: _record_lines(cand.path, facts, records) is None,
+            extra=extra,
+        ) or _two_passes(con, lake, cand, ds, run_id, source, facts, today, now, extra)
+    except duckdb.Error:
+        checked, rejects = _check_carefully(
+            con, cand, facts, ds, names, projection, today, now, extra
+        )
+        in_order = not rejects and _in_file_order(con, checked.relation)
+        result = _stage_file(con, lake, cand, ds, checked, run_id, "csv", in_line_order=in_order)
     bad = sorted(result.quarantined + rejects, key=lambda r: r.line)
     details: dict[str, Any] = {
         "header": names,
@@ -620,14 +577,29 @@ def _process_csv(
         # A header ending in delimiters: its blank names, whether the rows carry them.
         details["unnamed_columns"] = list(header.unnamed)
         details["blank_header_tail"] = header.blank_tail
-    return _Processed(
-        [result.part],
-        result.read + len(rejects),
-        result.loaded,
-        bad,
-        details,
-        identified=(result.part.target,) if beside else (),
-    )
+    return _Processed([result.part], result.read + len(rejects), result.loaded, bad, details)
+
+
+def _two_passes(
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    cand: Candidate,
+    ds: Dataset,
+    run_id: int,
+    source: str,
+    facts: FileFacts,
+    today: date,
+    now: datetime,
+    extra: Sequence[tuple[str, str]],
+) -> StageResult:
+    """Check the fast read into a table (numbered by row id, so in file order by
+    construction; lines put right when records are not one a line), then stage it."""
+    checked = check(con, ds, source, "ws_chk", today, now, numbered=False, extra=extra)
+    [(records,)] = con.execute("SELECT count(*) FROM ws_chk").fetchall()
+    lines = _record_lines(cand.path, facts, int(records))
+    if lines is not None:
+        checked = _renumbered(con, checked, "ws_chk", lines, temporary=True)
+    return _stage_file(con, lake, cand, ds, checked, run_id, "csv", in_line_order=lines is None)
 
 
 def _renumbered(
@@ -683,7 +655,6 @@ def _stage_file(
     fmt: str,
     *,
     in_line_order: bool = False,
-    part_id: str | None = None,
 ) -> StageResult:
     """Write the good rows of ``checked`` aside as the part of ``ds`` from ``cand``'s file."""
     return stage(
@@ -696,50 +667,7 @@ def _stage_file(
         run_id=run_id,
         fmt=fmt,
         in_line_order=in_line_order,
-        part_id=part_id,
     )
-
-
-def _stage_csv(
-    con: duckdb.DuckDBPyConnection,
-    lake: Lake,
-    cand: Candidate,
-    ds: Dataset,
-    checked: Checked,
-    run_id: int,
-    in_order: bool,
-    beside: bool,
-) -> StageResult:
-    """Write the part; ``beside``: keep its identities too, worked out and written on a
-    second cursor from the checked table (the database's) while this one writes the
-    part. Both carry the part's id, chosen first, so neither waits for the other."""
-    if not beside:
-        return _stage_file(con, lake, cand, ds, checked, run_id, "csv", in_line_order=in_order)
-    part_id = uuid.uuid4().hex
-    target = part_path(lake, ds.name, cand.org_code, cand.file_key)
-    rows = typed_sql(ds, checked.relation, cand.org_code, str(cand.path), run_id, "csv")
-    with ThreadPoolExecutor(1, thread_name_prefix="identities") as side:
-        identities = side.submit(
-            _identities_beside, con.cursor(), lake, ds.name, target, f"({rows})", part_id
-        )
-        result = _stage_file(
-            con, lake, cand, ds, checked, run_id, "csv", in_line_order=in_order, part_id=part_id
-        )
-    try:
-        identities.result()
-    except BaseException:
-        result.part.abort()
-        raise
-    return result
-
-
-def _identities_beside(
-    cursor: duckdb.DuckDBPyConnection, lake: Lake, dataset: str, part: Path, rows: str, part_id: str
-) -> None:
-    try:
-        write_identities_beside(cursor, lake, dataset, part, rows, part_id)
-    finally:
-        cursor.close()
 
 
 def _in_file_order(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -1097,19 +1025,19 @@ def _start(
 
 
 def _process(
-    con: duckdb.DuckDBPyConnection, lake: Lake, started: _Started, *, alone: bool = False
+    con: duckdb.DuckDBPyConnection, lake: Lake, started: _Started
 ) -> _Processed | FileRejected:
     """The DuckDB work for one file: its staged parts written aside, or why it is refused.
 
     Touches no database, so files can be processed side by side. ``con`` is the file's
-    own cursor, closed here. ``alone``: no other file is processed meanwhile.
+    own cursor, closed here.
     """
     cand, run_id, facts = started.cand, started.run_id, started.facts
     today, now = started.today, started.now
     ds = DATASETS[cand.dataset]
     try:
         if ds.format == "csv":
-            processed = _process_csv(con, lake, cand, ds, run_id, facts, today, now, alone=alone)
+            processed = _process_csv(con, lake, cand, ds, run_id, facts, today, now)
         elif ds.format == "fhir":
             processed = _process_fhir(con, lake, cand, run_id, today, now)
         else:
@@ -1118,7 +1046,7 @@ def _process(
             # Each part's identities now, on this worker, while the part is fresh: the
             # source_identity rebuild after the ingest then only gathers them.
             for part in processed.parts:
-                if part.dataset in _STAGED and part.target not in processed.identified:
+                if part.dataset in _STAGED:
                     write_identities(con, lake, part.dataset, part.target, part.tmp)
         except BaseException:
             abort_all(processed.parts)
@@ -1182,7 +1110,7 @@ def ingest_file(
     if isinstance(started, FileOutcome):
         return started
     con = connection.cursor() if connection is not None else new_connection()
-    processed = _process(con, lake, started, alone=True)
+    processed = _process(con, lake, started)
     return _finish(factory, lake, started, processed, actor=actor)
 
 
@@ -1311,9 +1239,7 @@ def _ingest_all(
             if isinstance(started, FileOutcome):
                 record(i, started)
                 continue
-            future = pool.submit(
-                _process, connecting.result().cursor(), lake, started, alone=len(candidates) == 1
-            )
+            future = pool.submit(_process, connecting.result().cursor(), lake, started)
             flying.append((i, _InFlight(started, future)))
         while flying:
             land_oldest()

@@ -44,7 +44,6 @@ __all__ = [
     "staged_glob",
     "staged_parts",
     "write_identities",
-    "write_identities_beside",
 ]
 
 SOURCE_IDENTITY = "source_identity"
@@ -233,16 +232,6 @@ def write_identities(
     while the part is unchanged and works them out again otherwise.
     """
     _keep(con, lake, dataset, part, f"read_parquet({_sql_path(written)})", _stamp(written))
-
-
-def write_identities_beside(
-    con: duckdb.DuckDBPyConnection, lake: Lake, dataset: str, part: Path, rows: str, part_id: str
-) -> None:
-    """Keep the ``source_identity`` rows of a part while it is being written, as
-    :func:`write_identities` would once it is: ``rows`` is a subquery giving the part's
-    columns, ``part_id`` the id the part is written with. Ingest does this on a second
-    cursor beside the part's write."""
-    _keep(con, lake, dataset, part, rows, "id:" + part_id)
 
 
 def _keep(
