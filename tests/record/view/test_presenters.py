@@ -71,26 +71,35 @@ def test_registrations_keep_their_order_and_say_which_is_current() -> None:
 
 
 def test_coded_items_show_their_display_or_else_their_code() -> None:
+    """Each item names the partners that recorded it, and the dataset: a partner the
+    footprint does not name by its code and the kind of partner that sends the dataset."""
     problems = [
         Problem("44054006", "snomed", "Diabetes mellitus type 2", date(2015, 6, 1), None,
-                ("A00001", "RA1"), 3),
-        Problem("J45.9", None, None, None, None, ("RA1",), 1),
+                ("A00001 (gp_events)", "RA1 (apc)"), 3,
+                (("A00001", "gp_events"), ("RA1", "apc"))),
+        Problem("J45.9", None, None, None, None, ("RA1 (apc)",), 1, (("RA1", "apc"),)),
     ]  # fmt: skip
-    assert problem_rows(problems) == [
+    assert problem_rows(problems, NAMES) == [
         {
             "display": "Diabetes mellitus type 2",
             "code": "44054006",
             "system": "snomed",
             "onset": "1 Jun 2015",
-            "sources": "A00001, RA1",
+            "sources": "Hill Surgery (A00001), gp_events; RA1 (acute trust), apc",
         },
-        {"display": "J45.9", "code": "J45.9", "system": "", "onset": "", "sources": "RA1"},
+        {
+            "display": "J45.9",
+            "code": "J45.9",
+            "system": "",
+            "onset": "",
+            "sources": "RA1 (acute trust), apc",
+        },
     ]
     medicines = [
         MedicationLine("322236009", "snomed", None, date(2024, 1, 2), date(2024, 6, 30), 6,
-                       ("A00001",)),
+                       ("A00001 (gp_events)",), (("A00001", "gp_events"),)),
     ]  # fmt: skip
-    assert medication_rows(medicines) == [
+    assert medication_rows(medicines, NAMES) == [
         {
             "display": "322236009",
             "code": "322236009",
@@ -98,22 +107,31 @@ def test_coded_items_show_their_display_or_else_their_code() -> None:
             "first": "2 Jan 2024",
             "last": "30 Jun 2024",
             "issues": 6,
-            "sources": "A00001",
+            "sources": "Hill Surgery (A00001), gp_events",
         }
     ]
     allergies = [
-        Allergy("r9", "A00001", "gp_allergies", "91936005", "snomed", "Penicillin allergy",
+        Allergy("r9", "A00001", "allergies", "91936005", "snomed", "Penicillin allergy",
                 date(2010, 5, 17), None),
+        Allergy("r10", "B00002", "allergies", "91936005", "snomed", None, None, "active"),
     ]  # fmt: skip
-    assert allergy_rows(allergies) == [
+    assert allergy_rows(allergies, NAMES) == [
         {
             "display": "Penicillin allergy",
             "code": "91936005",
             "system": "snomed",
             "recorded": "17 May 2010",
             "status": "",
-            "source": "A00001",
-        }
+            "source": "Hill Surgery (A00001), allergies",
+        },
+        {
+            "display": "91936005",
+            "code": "91936005",
+            "system": "snomed",
+            "recorded": "",
+            "status": "active",
+            "source": "B00002 (GP practice), allergies",
+        },
     ]
 
 

@@ -238,8 +238,9 @@ class Problem:
     display: str | None
     onset_date: date | None  # the earliest any partner recorded
     last_recorded: date | None
-    sources: tuple[str, ...]
+    sources: tuple[str, ...]  # "RA1 (apc)" for each holder
     records: int
+    holders: tuple[tuple[str, str], ...] = ()  # (partner code, dataset), sorted
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,8 @@ class MedicationLine:
     first_date: date | None
     last_date: date | None
     issues: int
-    sources: tuple[str, ...]
+    sources: tuple[str, ...]  # "RA1 (apc)" for each holder
+    holders: tuple[tuple[str, str], ...] = ()  # (partner code, dataset), sorted
 
 
 @dataclass(frozen=True)
@@ -567,6 +569,10 @@ def _sources_of(labels: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(labels)))
 
 
+def _holders_of(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(set(pairs)))
+
+
 def _problems(conditions: Sequence[ConditionRecord]) -> tuple[Problem, ...]:
     groups: dict[tuple[str | None, str], list[ConditionRecord]] = {}
     for c in conditions:
@@ -584,6 +590,7 @@ def _problems(conditions: Sequence[ConditionRecord]) -> tuple[Problem, ...]:
                 last_recorded=max(dates) if dates else None,
                 sources=_sources_of(_label(c.source, c.dataset) for c in items),
                 records=len(items),
+                holders=_holders_of((c.source, c.dataset) for c in items),
             )
         )
     # Most recently first recorded first; undated last; then by name for stability.
@@ -608,6 +615,7 @@ def _medications(records: Sequence[MedicationRecord]) -> tuple[MedicationLine, .
                 last_date=max(dates) if dates else None,
                 issues=len(items),
                 sources=_sources_of(_label(m.source, m.dataset) for m in items),
+                holders=_holders_of((m.source, m.dataset) for m in items),
             )
         )
     lines.sort(key=lambda m: (m.display or m.code).casefold())

@@ -57,6 +57,7 @@ __all__ = [
     "problem_rows",
     "pseudonymised_json",
     "record_json",
+    "recorded_by",
     "registration_rows",
     "search_json",
     "setting_items",
@@ -133,7 +134,8 @@ def _partner(code: str, dataset: str, names: Mapping[str, str]) -> str:
     if code in names:
         return _org(code, names)
     ds = DATASETS.get(dataset)
-    return f"{code} ({ds.held_by})" if ds else code
+    # The kind alone: 'GP practice (FHIR AllergyIntolerance)' says how it is sent, too.
+    return f"{code} ({ds.held_by.partition(' (')[0]})" if ds else code
 
 
 def held_by(sources: Sequence[str], names: Mapping[str, str]) -> str:
@@ -407,34 +409,43 @@ def _coded(code: str, system: str | None, display: str | None) -> dict[str, str]
     return {"display": display or code, "code": code, "system": system or ""}
 
 
-def problem_rows(items: Sequence[Problem]) -> list[dict[str, str]]:
+def recorded_by(holders: Sequence[tuple[str, str]], names: Mapping[str, str]) -> str:
+    """Who recorded an item: 'Hill Surgery (A00001), gp_events; RA1 (apc)' (a partner
+    the footprint does not name by its code and the kind of partner that sends the
+    dataset, as everywhere on the record)."""
+    return "; ".join(f"{_partner(code, dataset, names)}, {dataset}" for code, dataset in holders)
+
+
+def problem_rows(items: Sequence[Problem], names: Mapping[str, str]) -> list[dict[str, str]]:
     return [
         _coded(p.code, p.code_system, p.display)
-        | {"onset": format_date(p.onset_date), "sources": ", ".join(p.sources)}
+        | {"onset": format_date(p.onset_date), "sources": recorded_by(p.holders, names)}
         for p in items
     ]
 
 
-def medication_rows(items: Sequence[MedicationLine]) -> list[dict[str, Any]]:
+def medication_rows(
+    items: Sequence[MedicationLine], names: Mapping[str, str]
+) -> list[dict[str, Any]]:
     return [
         _coded(m.code, m.code_system, m.display)
         | {
             "first": format_date(m.first_date),
             "last": format_date(m.last_date),
             "issues": m.issues,
-            "sources": ", ".join(m.sources),
+            "sources": recorded_by(m.holders, names),
         }
         for m in items
     ]
 
 
-def allergy_rows(items: Sequence[Allergy]) -> list[dict[str, str]]:
+def allergy_rows(items: Sequence[Allergy], names: Mapping[str, str]) -> list[dict[str, str]]:
     return [
         _coded(a.code, a.code_system, a.display)
         | {
             "recorded": format_date(a.recorded_date),
             "status": a.clinical_status or "",
-            "source": a.source,
+            "source": recorded_by([(a.source, a.dataset)], names),
         }
         for a in items
     ]
