@@ -7,7 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
+    code_terms_file: Path | None = Field(
+        default=None,
+        description="A CSV (system,code,display) of further code terms, such as the full "
+        "ICD-10 and OPCS-4 from NHS England's TRUD: added to the packaged terms, taking "
+        "precedence.",
+    )
     workers: int = Field(
         default=1,
         ge=1,
@@ -115,6 +121,15 @@ class Settings(BaseSettings):
             env_settings,
             TomlConfigSettingsSource(settings_cls, toml_file=_toml_file()),
         )
+
+    @field_validator("code_terms_file")
+    @classmethod
+    def _read_code_terms(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            from wholesystem.record.terms import read_terms
+
+            read_terms(path)  # a bad file fails here, naming the line
+        return path
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -65,11 +65,13 @@ def build_demo(settings: Settings, *, people: int, seed: int) -> DemoResult:
     from wholesystem.record.ingest import ingest_path
     from wholesystem.record.linkage.pipeline import build_person_index
     from wholesystem.record.linked import build_linked_tables
+    from wholesystem.record.terms import use_extra_terms
     from wholesystem.store.db import open_database, session_scope, upgrade
     from wholesystem.store.lake import Lake
     from wholesystem.store.runs import recorded_run
     from wholesystem.synth import SynthConfig, generate
 
+    use_extra_terms(settings.code_terms_file)
     url = settings.resolved_database_url
     upgrade(url)
     out_dir = settings.demo_dir

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
+from wholesystem.config import ConfigError, get_settings
 from wholesystem.record.schemas import DATASETS
 from wholesystem.record.terms import (
     TERM_SYSTEMS,
@@ -15,11 +18,14 @@ from wholesystem.record.terms import (
     discharge_system,
     named_code,
     named_codes,
+    read_terms,
     service_words,
     term,
+    use_extra_terms,
 )
 from wholesystem.record.validate import ICD10_PATTERN, OPCS4_PATTERN, SNOMED_PATTERN
 from wholesystem.synth.codes import snomed_valid
+from wholesystem.web.app import create_app
 
 
 def _rows() -> list[dict[str, str]]:
@@ -136,3 +142,95 @@ def test_service_words(dataset: str, value: str, shown: str) -> None:
 def test_discharge_system() -> None:
     assert discharge_system("apc") == "discharge_destination"
     assert discharge_system("ecds") == "snomed"
+
+
+@pytest.fixture
+def extra_terms() -> Iterator[None]:
+    """Whatever a test configures, the packaged terms alone afterwards."""
+    try:
+        yield
+    finally:
+        use_extra_terms(None)
+
+
+def _terms_file(tmp_path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / "terms.csv"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_an_extra_file_adds_terms_and_takes_precedence(tmp_path: Path, extra_terms: None) -> None:
+    """A deployment's own file (a spreadsheet's UTF-8 with its byte order mark, a blank
+    line) adds codes the packaged file lacks and renames one it has; None undoes it."""
+    packaged = term("icd10", "R50.9")
+    assert packaged is not None
+    assert term("opcs4", "H22.1") is None  # not packaged (see data/README.md)
+    path = _terms_file(
+        tmp_path,
+        "system,code,display\n"
+        "opcs4,H22.1,Diagnostic endoscopic examination of colon and biopsy of lesion\n"
+        "\n"
+        'icd10,R50.9,"Fever, unspecified (TRUD)"\n',
+        encoding="utf-8-sig",
+    )
+    assert read_terms(path) == {
+        ("opcs4", "H22.1"): "Diagnostic endoscopic examination of colon and biopsy of lesion",
+        ("icd10", "R50.9"): "Fever, unspecified (TRUD)",
+    }
+    use_extra_terms(path)
+    assert term("opcs4", "H22.1") == (
+        "Diagnostic endoscopic examination of colon and biopsy of lesion"
+    )
+    assert named_code("icd10", "R50.9") == "Fever, unspecified (TRUD) (R50.9)"
+    assert len(code_terms()) == len(_rows()) + 1
+    use_extra_terms(None)
+    assert (term("opcs4", "H22.1"), term("icd10", "R50.9")) == (None, packaged)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("system,code,term\nicd10,R50.9,Fever\n", "the header must be system,code,display"),
+        ("", "the header must be system,code,display, not $"),
+        ("system,code,display\nicd11,R50.9,Fever\n", r"line 2: unknown system 'icd11'"),
+        ("system,code,display\nicd10,,Fever\n", "line 2: the code is blank"),
+        ("system,code,display\nicd10,R50.9, \n", "line 2: the display is blank"),
+        ("system,code,display\nicd10,R50.9\n", "line 2 has 2 fields, not 3"),
+        (
+            "system,code,display\nicd10,R50.9,Fever\nicd10,I10,Hypertension\nicd10,R50.9,Fever\n",
+            "line 4: icd10 R50.9 is listed twice",
+        ),
+        (
+            "system,code,display\nx,1,a\nx,2,b\nx,3,c\nx,4,d\nx,5,e\nx,6,f\n",
+            r"line 6: unknown system 'x'[^;]*$",  # the first five problems
+        ),
+    ],
+)
+def test_a_bad_extra_file_is_refused_naming_the_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        read_terms(_terms_file(tmp_path, text))
+
+
+def test_an_extra_file_that_is_not_utf8_or_missing_is_refused(tmp_path: Path) -> None:
+    latin = _terms_file(tmp_path, "system,code,display\nicd10,R50.9,Fièvre\n", "latin-1")
+    with pytest.raises(ValueError, match="cannot be read as UTF-8"):
+        read_terms(latin)
+    with pytest.raises(ValueError, match=r"cannot be read as UTF-8.*No such file"):
+        read_terms(tmp_path / "absent.csv")
+
+
+def test_the_setting_fails_fast_and_the_app_uses_the_file(
+    tmp_path: Path, extra_terms: None
+) -> None:
+    """A bad file stops the service at start-up, naming the setting and the line; a good
+    one is what the web app's pages name codes with."""
+    bad = _terms_file(tmp_path, "system,code,display\nicd10,,Fever\n")
+    with pytest.raises(ConfigError, match=r"code_terms_file.*line 2: the code is blank"):
+        get_settings(mode="test", data_dir=tmp_path, code_terms_file=bad)
+    good = tmp_path / "good.csv"
+    good.write_text("system,code,display\nopcs4,H22.1,Colonoscopy with biopsy\n", encoding="utf-8")
+    settings = get_settings(mode="test", data_dir=tmp_path, code_terms_file=good)
+    create_app(settings)
+    assert term("opcs4", "H22.1") == "Colonoscopy with biopsy"

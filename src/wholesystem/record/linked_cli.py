@@ -26,10 +26,12 @@ def run_link_lake(*, relink: bool = False, quiet: bool = False) -> None:
     from wholesystem.config import get_settings
     from wholesystem.record.linkage.pipeline import build_person_index
     from wholesystem.record.linked import UNLINKED_TABLE, build_linked_tables
+    from wholesystem.record.terms import use_extra_terms
     from wholesystem.store.db import open_database
     from wholesystem.store.lake import Lake, LakeError
 
     settings = get_settings()
+    use_extra_terms(settings.code_terms_file)
     lake = Lake(settings.resolved_lake_dir)
     actor = _actor()
     try:

@@ -7,15 +7,20 @@ record pages name each code with its term. A code not listed keeps its code alon
 covers every code the synthetic ICS sends (a test holds it to that), not the whole
 classifications, which NHS organisations take under licence from NHS England's TRUD.
 
+A deployment adds the classifications it holds (the full ICD-10 and OPCS-4, say) as a
+file of its own in the same form, named by the ``code_terms_file`` setting: its terms are
+added to the packaged ones and take precedence over them (:func:`use_extra_terms`).
+
 Pure: no database or web imports.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 __all__ = [
     "SERVICE_SYSTEMS",
@@ -24,8 +29,10 @@ __all__ = [
     "discharge_system",
     "named_code",
     "named_codes",
+    "read_terms",
     "service_words",
     "term",
+    "use_extra_terms",
     "worded",
 ]
 
@@ -55,13 +62,72 @@ SERVICE_SYSTEMS = {
 """The system of ``event.service_type`` for each dataset that sends one."""
 
 
+_HEADER = ("system", "code", "display")
+_extra: Path | None = None
+
+
+def use_extra_terms(path: Path | None) -> None:
+    """From now on, add the terms of ``path`` (a file as :func:`read_terms` reads it) to
+    the packaged ones, taking precedence; None: the packaged terms alone."""
+    global _extra
+    if path != _extra:
+        _extra = path
+        code_terms.cache_clear()
+
+
 @cache
 def code_terms() -> Mapping[tuple[str, str], str]:
-    """Every (system, code) in the file, with its term."""
+    """Every (system, code) named, with its term: the packaged file's, then the extra
+    file's (see :func:`use_extra_terms`)."""
     text = (resources.files("wholesystem.record") / "data" / "code_terms.csv").read_text(
         encoding="utf-8"
     )
-    return {(r["system"], r["code"]): r["display"] for r in csv.DictReader(text.splitlines())}
+    terms = {(r["system"], r["code"]): r["display"] for r in csv.DictReader(text.splitlines())}
+    if _extra is not None:
+        terms.update(read_terms(_extra))
+    return terms
+
+
+def read_terms(path: Path) -> dict[tuple[str, str], str]:
+    """The terms of a CSV file of columns ``system,code,display`` (UTF-8, a byte order
+    mark allowed), one code a row, ``system`` one of :data:`TERM_SYSTEMS`.
+
+    Raises ``ValueError`` naming the file and, for a bad row, its line and what is wrong
+    (the first five such rows): the file is taken whole or not at all.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot be read as UTF-8 text: {exc}") from None
+    lines = text.splitlines()
+    reader = csv.reader(lines)
+    header = tuple(h.strip() for h in next(reader, []))
+    if header != _HEADER:
+        raise ValueError(f"{path}: the header must be {','.join(_HEADER)}, not {','.join(header)}")
+    terms: dict[tuple[str, str], str] = {}
+    problems = list(_problems(reader, terms))
+    if problems:
+        raise ValueError(f"{path}: " + "; ".join(problems[:5]))
+    return terms
+
+
+def _problems(rows: Iterable[list[str]], terms: dict[tuple[str, str], str]) -> Iterable[str]:
+    """Fill ``terms`` from ``rows`` (after the header); what is wrong with each bad row."""
+    for number, row in enumerate(rows, start=2):
+        if not any(v.strip() for v in row):
+            continue  # a blank line
+        if len(row) != len(_HEADER):
+            yield f"line {number} has {len(row)} fields, not {len(_HEADER)}"
+            continue
+        system, code, display = (v.strip() for v in row)
+        if system not in TERM_SYSTEMS:
+            yield f"line {number}: unknown system {system!r} (one of {', '.join(TERM_SYSTEMS)})"
+        elif not code or not display:
+            yield f"line {number}: the {'code' if not code else 'display'} is blank"
+        elif (system, code) in terms:
+            yield f"line {number}: {system} {code} is listed twice"
+        else:
+            terms[(system, code)] = display
 
 
 def term(system: str | None, code: str | None) -> str | None:

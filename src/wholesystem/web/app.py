@@ -55,10 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from wholesystem.population.routes import router as population_router
     from wholesystem.record.linkage.routes import router as linkage_router
     from wholesystem.record.routes import router as record_router
+    from wholesystem.record.terms import use_extra_terms
     from wholesystem.record.view.routes import router as record_view_router
     from wholesystem.web.home import router as home_router
 
     settings = settings or get_settings()
+    use_extra_terms(settings.code_terms_file)  # the record pages name codes with them
     engine = make_engine(settings.resolved_database_url)
 
     @asynccontextmanager
