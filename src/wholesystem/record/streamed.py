@@ -24,6 +24,7 @@ import os
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import closing, suppress
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -168,12 +169,12 @@ def check_and_stage(
     return StageResult(part=part, read=written.records, loaded=loaded, quarantined=quarantined)
 
 
+@dataclass(frozen=True)
 class _Written:
     """What the pass wrote: how many records it read, and the failing ones."""
 
-    def __init__(self, records: int, bad: pa.Table) -> None:
-        self.records = records
-        self.bad = bad
+    records: int
+    bad: pa.Table
 
 
 def _write(
