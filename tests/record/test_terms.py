@@ -13,6 +13,8 @@ import pytest
 from wholesystem.config import ConfigError, get_settings
 from wholesystem.record.schemas import DATASETS
 from wholesystem.record.terms import (
+    SYSTEM_NAMES,
+    SYSTEM_URIS,
     TERM_SYSTEMS,
     code_terms,
     discharge_system,
@@ -20,6 +22,7 @@ from wholesystem.record.terms import (
     named_codes,
     read_terms,
     service_words,
+    system_name,
     term,
     use_extra_terms,
 )
@@ -234,3 +237,29 @@ def test_the_setting_fails_fast_and_the_app_uses_the_file(
     settings = get_settings(mode="test", data_dir=tmp_path, code_terms_file=good)
     create_app(settings)
     assert term("opcs4", "H22.1") == "Colonoscopy with biopsy"
+
+
+@pytest.mark.parametrize(
+    ("system", "name"),
+    [
+        ("snomed", "SNOMED CT"),
+        ("SNOMED", "SNOMED CT"),
+        ("icd10", "ICD-10"),
+        ("opcs4", "OPCS-4"),
+        ("dmd", "dm+d"),
+        ("http://snomed.info/sct", "SNOMED CT"),
+        ("http://hl7.org/fhir/sid/icd-10-uk", "ICD-10"),
+        ("http://hl7.org/fhir/sid/icd-10", "ICD-10"),
+        ("http://loinc.org", "LOINC"),
+        ("https://example.org/local-codes", "https://example.org/local-codes"),
+        ("read2", "read2"),
+        (None, ""),
+        ("", ""),
+    ],
+)
+def test_system_name(system: str | None, name: str) -> None:
+    assert system_name(system) == name
+
+
+def test_every_named_system_has_a_fhir_uri() -> None:
+    assert set(SYSTEM_NAMES) == set(SYSTEM_URIS)

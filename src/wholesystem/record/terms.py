@@ -24,6 +24,8 @@ from pathlib import Path
 
 __all__ = [
     "SERVICE_SYSTEMS",
+    "SYSTEM_NAMES",
+    "SYSTEM_URIS",
     "TERM_SYSTEMS",
     "code_terms",
     "discharge_system",
@@ -31,6 +33,7 @@ __all__ = [
     "named_codes",
     "read_terms",
     "service_words",
+    "system_name",
     "term",
     "use_extra_terms",
     "worded",
@@ -52,6 +55,40 @@ TERM_SYSTEMS = (
 Dictionary's Admission Method, Discharge Destination (hospital provider spell) and
 Treatment Function codes; and the values the extract formats declare for community teams,
 contact types, mental health services and social care services."""
+
+SYSTEM_NAMES = {
+    "snomed": "SNOMED CT",
+    "icd10": "ICD-10",
+    "opcs4": "OPCS-4",
+    "dmd": "dm+d",
+    "loinc": "LOINC",
+    "omop": "OMOP",
+}
+"""The lake's clinical ``code_system`` values as people name them."""
+
+SYSTEM_URIS = {
+    "snomed": "http://snomed.info/sct",
+    "icd10": "http://hl7.org/fhir/sid/icd-10-uk",
+    "opcs4": "http://fhir.hl7.org.uk/CodeSystem/OPCS-4",
+    "dmd": "https://dmd.nhs.uk",
+    "loinc": "http://loinc.org",
+    "omop": "https://fhir-terminology.ohdsi.org",
+}
+"""The FHIR system URI each of them stands for. A partner's FHIR extract may carry the URI
+itself as the ``code_system``."""
+
+_BY_URI = {uri: name for name, uri in SYSTEM_URIS.items()} | {
+    "http://hl7.org/fhir/sid/icd-10": "icd10",  # the WHO edition's URI
+}
+
+
+def system_name(code_system: str | None) -> str:
+    """'SNOMED CT' for ``snomed`` or its FHIR URI; a system not named here as it is."""
+    if not code_system:
+        return ""
+    key = _BY_URI.get(code_system, code_system.lower())
+    return SYSTEM_NAMES.get(key, code_system)
+
 
 SERVICE_SYSTEMS = {
     "opa": "treatment_function",

@@ -83,7 +83,7 @@ def test_coded_items_show_their_display_or_else_their_code() -> None:
         {
             "display": "Diabetes mellitus type 2",
             "code": "44054006",
-            "system": "snomed",
+            "system": "SNOMED CT",
             "onset": "1 Jun 2015",
             "sources": "Hill Surgery (A00001), gp_events; RA1 (acute trust), apc",
         },
@@ -103,7 +103,7 @@ def test_coded_items_show_their_display_or_else_their_code() -> None:
         {
             "display": "322236009",
             "code": "322236009",
-            "system": "snomed",
+            "system": "SNOMED CT",
             "first": "2 Jan 2024",
             "last": "30 Jun 2024",
             "issues": 6,
@@ -119,7 +119,7 @@ def test_coded_items_show_their_display_or_else_their_code() -> None:
         {
             "display": "Penicillin allergy",
             "code": "91936005",
-            "system": "snomed",
+            "system": "SNOMED CT",
             "recorded": "17 May 2010",
             "status": "",
             "source": "Hill Surgery (A00001), allergies",
@@ -127,7 +127,7 @@ def test_coded_items_show_their_display_or_else_their_code() -> None:
         {
             "display": "91936005",
             "code": "91936005",
-            "system": "snomed",
+            "system": "SNOMED CT",
             "recorded": "",
             "status": "active",
             "source": "B00002 (GP practice), allergies",
@@ -181,7 +181,7 @@ def test_moments_are_shown_in_uk_time(
                 admission_method="21",
                 discharge_destination="19",
             ),
-            "Pneumonia, unspecified (icd10 J18.9)",
+            "Pneumonia, unspecified (ICD-10 J18.9)",
             "Asthma, unspecified (J45.9); Z99.9",
             "Primary total prosthetic replacement of hip joint using cement (W37.1)",
             "Emergency admission: via Emergency Care Department (21); inpatient; "
@@ -199,7 +199,7 @@ def test_moments_are_shown_in_uk_time(
                 acuity="3",
                 discharge_destination="306689006",
             ),
-            "Fall (snomed 1912002)",
+            "Fall (SNOMED CT 1912002)",
             "",
             "",
             "emergency; acuity 3; discharge: Discharge to home (306689006)",

@@ -194,7 +194,7 @@ def test_the_page_shows_the_joined_up_record(sign_in: SignIn) -> None:
         assert label in timeline
     assert "did not attend" in timeline
     assert "Hypertension" in html
-    assert "snomed 38341003" in html
+    assert "SNOMED CT 38341003" in html
     assert "Ramipril 5mg capsules" in html
     assert "Allergy to penicillin" in html
     assert "138 mm[Hg]" in html

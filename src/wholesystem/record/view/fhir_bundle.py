@@ -32,7 +32,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from wholesystem.record.terms import discharge_system, service_words, term, worded
+from wholesystem.record.terms import (
+    SYSTEM_URIS,
+    discharge_system,
+    service_words,
+    term,
+    worded,
+)
 from wholesystem.record.view.assemble import (
     Allergy,
     CarePackage,
@@ -71,14 +77,7 @@ DISCHARGE_DESTINATION_SYSTEM = (
 
 # The lake's code_system names and the FHIR system URIs they stand for. A code_system that
 # is already a URI (from a partner's FHIR extract) is passed through.
-CODE_SYSTEMS: dict[str, str] = {
-    "snomed": "http://snomed.info/sct",
-    "icd10": "http://hl7.org/fhir/sid/icd-10-uk",
-    "opcs4": "http://fhir.hl7.org.uk/CodeSystem/OPCS-4",
-    "dmd": "https://dmd.nhs.uk",
-    "loinc": "http://loinc.org",
-    "omop": "https://fhir-terminology.ohdsi.org",
-}
+CODE_SYSTEMS: dict[str, str] = dict(SYSTEM_URIS)
 
 _GENDER = {"F": "female", "M": "male", "I": "other", "U": "unknown"}
 _CLASS = {

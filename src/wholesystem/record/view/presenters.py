@@ -18,6 +18,7 @@ from wholesystem.record.terms import (
     named_code,
     named_codes,
     service_words,
+    system_name,
     worded,
 )
 from wholesystem.record.view.assemble import (
@@ -163,7 +164,8 @@ def _value(value: Decimal | None, unit: str | None) -> str:
 
 def _describe(code: str | None, system: str | None, display: str | None) -> str:
     if display and code:
-        return f"{display} ({system + ' ' if system else ''}{code})"
+        named = system_name(system)
+        return f"{display} ({named + ' ' if named else ''}{code})"
     return display or code or ""
 
 
@@ -406,7 +408,7 @@ def registration_rows(
 
 def _coded(code: str, system: str | None, display: str | None) -> dict[str, str]:
     """A coded item's display (its code when it has none), code and code system."""
-    return {"display": display or code, "code": code, "system": system or ""}
+    return {"display": display or code, "code": code, "system": system_name(system)}
 
 
 def recorded_by(holders: Sequence[tuple[str, str]], names: Mapping[str, str]) -> str:
