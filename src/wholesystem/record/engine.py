@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Sequence
-from contextlib import suppress
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -43,7 +43,9 @@ __all__ = [
     "StageResult",
     "new_connection",
     "parquet_options",
+    "part_aside",
     "stage",
+    "staged",
 ]
 
 
@@ -279,9 +281,7 @@ def stage(
     if keep_existing is not None and keep_existing.exists():
         existing = _sql_path(keep_existing)  # quoted; the rest is generated from declarations
         sql = f"SELECT * FROM read_parquet({existing}) UNION ALL BY NAME ({sql})"  # noqa: S608
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
-    try:
+    with part_aside(target) as tmp:
         # In file order whatever path read it, so the same file always stages the same part.
         ordered = f"SELECT * FROM ({sql}) ORDER BY source_line"  # noqa: S608
         if in_line_order and keep_existing is None:
@@ -292,20 +292,43 @@ def stage(
         rows = int(loaded) if keep_existing is None else 0  # 0: the default row groups
         options = parquet_options(rows, uuid.uuid4().hex)
         con.execute(f"COPY ({ordered}) TO {_sql_path(tmp)} {options}")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+    return staged(ds, target, tmp, int(read), int(loaded), quarantined)
+
+
+@contextmanager
+def part_aside(target: Path) -> Iterator[Path]:
+    """A hidden temporary name beside ``target`` for a part to be written to: synced to
+    disk when the block ends (if written), removed when it fails. The caller then holds
+    it as a :class:`PendingPart`, to commit or abort."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        yield tmp
+        if tmp.exists():
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
     except BaseException:
-        with suppress(FileNotFoundError):
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def staged(
+    ds: Dataset,
+    target: Path,
+    tmp: Path,
+    read: int,
+    loaded: int,
+    quarantined: list[QuarantinedRow],
+) -> StageResult:
+    """The part written to ``tmp`` as a :class:`StageResult`, once every failing row is
+    known to be quarantined (the part is dropped otherwise: a row would be lost)."""
     if read - loaded != len(quarantined):
-        with suppress(FileNotFoundError):
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
         raise AssertionError(
             f"{ds.name}: {read - loaded} rows failed but {len(quarantined)} were quarantined"
         )
-    part = PendingPart(ds.name, target, tmp, int(loaded))
-    return StageResult(part=part, read=int(read), loaded=int(loaded), quarantined=quarantined)
+    part = PendingPart(ds.name, target, tmp, loaded)
+    return StageResult(part=part, read=read, loaded=loaded, quarantined=quarantined)
 
 
 def abort_all(parts: Sequence[PendingPart]) -> None:

@@ -20,10 +20,9 @@ Two things are known only once every row has been seen, and this pass then gives
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import closing, suppress
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -36,10 +35,11 @@ import pyarrow.parquet as pq
 
 from wholesystem.record.engine import (
     PART_ID_KEY,
-    PendingPart,
     QuarantinedRow,
     StageResult,
     check,
+    part_aside,
+    staged,
 )
 from wholesystem.record.schemas import CodeSystem, Dataset
 from wholesystem.record.validate import check_sql, snomed_valid, typed_columns
@@ -59,26 +59,13 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _query(
-    ds: Dataset,
-    source: str,
-    source_columns: Sequence[str],
-    org_code: str,
-    source_file: str,
-    run_id: int,
-    fmt: str,
-    today: date,
-    now: datetime,
-    fails: Sequence[str],
-) -> str:
-    """Every row of ``source``: the part's typed columns (``source_line`` left NULL: the
-    row's place in the stream gives it), whether it fails, and for a failing row alone
-    its source values as read."""
-    checked = check_sql(ds, source, today, now, fails)
-    typed = ",\n  ".join(typed_columns(ds, org_code, source_file, run_id, fmt, safe=True))
+def _query(checked: str, typed: Sequence[str], source_columns: Sequence[str]) -> str:
+    """Every row of ``checked`` (see :func:`~wholesystem.record.validate.check_sql`): the
+    part's ``typed`` columns (``source_line`` left NULL: the row's place in the stream
+    gives it), whether it fails, and for a failing row alone its source values as read."""
     values = ", ".join(f"{_lit(n)}: {_q(n)}" for n in source_columns)
     return (
-        f"SELECT\n  {typed},\n  {_BAD}, "  # noqa: S608
+        f"SELECT\n  {', '.join(typed)},\n  {_BAD}, "  # noqa: S608
         f"CASE WHEN {_BAD} THEN {{{values}}} END AS {_SOURCE}\n"
         f"FROM (SELECT NULL::BIGINT AS line, * FROM ({checked}))"
     )
@@ -133,40 +120,18 @@ def check_and_stage(
     if any(ds.column(n).multiple for n in snomed):
         return None
     sql = _query(
-        ds,
-        source,
+        check_sql(ds, source, today, now, [cond for cond, _ in extra]),
+        typed_columns(ds, org_code, source_file, run_id, fmt, safe=True),
         source_columns,
-        org_code,
-        source_file,
-        run_id,
-        fmt,
-        today,
-        now,
-        [cond for cond, _ in extra],
     )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
-    try:
+    with part_aside(target) as tmp:
         written = _write(con, sql, tmp, snomed)
         if written is None or not one_a_line(written.records):
             tmp.unlink(missing_ok=True)
             return None
         quarantined = _quarantined(con, ds, written.bad, run_id, today, now, extra)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-    except BaseException:
-        with suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
     failing = written.bad.num_rows
-    if failing != len(quarantined):
-        tmp.unlink(missing_ok=True)
-        raise AssertionError(
-            f"{ds.name}: {failing} rows failed but {len(quarantined)} were quarantined"
-        )
-    loaded = written.records - failing
-    part = PendingPart(ds.name, target, tmp, loaded)
-    return StageResult(part=part, read=written.records, loaded=loaded, quarantined=quarantined)
+    return staged(ds, target, tmp, written.records, written.records - failing, quarantined)
 
 
 @dataclass(frozen=True)
