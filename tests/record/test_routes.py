@@ -153,3 +153,27 @@ def test_guards(sign_in: Callable[[str], TestClient], client: TestClient) -> Non
     token = csrf_from(analyst.get("/data-quality/runs/1").text)
     refused = analyst.post("/data-quality/runs/1/replay", data={"csrf_token": token})
     assert refused.status_code == 403
+
+
+def test_partners_are_named_as_the_footprint_names_them(
+    sign_in: Callable[[str], TestClient], loaded: Settings, tmp_path: Path
+) -> None:
+    """A partner the footprint names shows by its name and code (summary, filter, runs,
+    run page); one it does not (R9A here), by its code alone."""
+    src = tmp_path / "named"
+    (src / "RA1" / "apc").mkdir(parents=True)
+    shutil.copyfile(CORPUS / "R9A" / "apc" / "nhs_numbers.csv", src / "RA1" / "apc" / "a.csv")
+    engine = make_engine(loaded.resolved_database_url)
+    summary = ingest_path(
+        make_session_factory(engine), Lake(loaded.resolved_lake_dir), src, actor="loader"
+    )
+    engine.dispose()
+    [run_id] = [o.run_id for o in summary.outcomes]
+    client = sign_in("ana")
+    html = client.get("/data-quality").text
+    named = "Testshire Hospitals NHS Foundation Trust (RA1)"
+    assert f'<a href="/data-quality?org=RA1">{named}</a>' in html
+    assert f'<option value="RA1">{named}</option>' in html
+    assert f'<td class="nhsuk-table__cell">{named}</td>' in html  # the runs table
+    assert '<a href="/data-quality?org=R9A">R9A</a>' in html
+    assert named in client.get(f"/data-quality/runs/{run_id}").text

@@ -64,7 +64,7 @@ from wholesystem.access.web import (
     set_session_cookie,
 )
 from wholesystem.config import Settings
-from wholesystem.footprint.models import Organisation
+from wholesystem.footprint.queries import organisation_names
 from wholesystem.web.csvfiles import csv_response
 from wholesystem.web.rendering import HOME, Crumb, PageMeta, get_db, render
 
@@ -227,10 +227,6 @@ def logout(request: Request, db: Session = Depends(get_db)) -> Response:
 # ------------------------------------------------------------------------------- users
 
 
-def _organisation_names(db: Session) -> dict[str, str]:
-    return {code: name for code, name in db.execute(select(Organisation.code, Organisation.name))}
-
-
 @router.get("/admin/users", response_class=HTMLResponse)
 def users_page(
     request: Request,
@@ -239,7 +235,7 @@ def users_page(
 ) -> Response:
     """Every account with its role, organisation, status and last sign-in."""
     users = list_users(db)
-    names = _organisation_names(db)
+    names = organisation_names(db)
     return render(
         request,
         "access/users.html",
@@ -259,7 +255,7 @@ def users_csv(
 ) -> Response:
     """The users table as CSV (an export, so it is audited)."""
     users = list_users(db)
-    names = _organisation_names(db)
+    names = organisation_names(db)
     audit.append(
         db,
         actor=user.username,

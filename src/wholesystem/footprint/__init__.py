@@ -13,6 +13,7 @@ from wholesystem.footprint.queries import (
     footprint_tree,
     list_organisations,
     organisation_codes_by_type,
+    organisation_names,
 )
 from wholesystem.footprint.schema import FOOTPRINT_FORMAT, FootprintFile, OrgType
 
@@ -31,5 +32,6 @@ __all__ = [
     "list_organisations",
     "load_footprint",
     "organisation_codes_by_type",
+    "organisation_names",
     "parse_footprint",
 ]

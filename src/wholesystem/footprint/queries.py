@@ -17,6 +17,7 @@ __all__ = [
     "footprint_tree",
     "list_organisations",
     "organisation_codes_by_type",
+    "organisation_names",
 ]
 
 
@@ -101,3 +102,9 @@ def organisation_codes_by_type(session: Session) -> dict[str, list[str]]:
     for row in list_organisations(session):
         out[row.type.value].append(row.code)
     return dict(out)
+
+
+def organisation_names(session: Session) -> dict[str, str]:
+    """Every partner organisation's name, by its code."""
+    rows = session.execute(select(Organisation.code, Organisation.name))
+    return {code: name for code, name in rows}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +22,8 @@ __all__ = [
     "WITHHELD",
     "SummaryRow",
     "list_runs",
+    "partner_label",
+    "partner_labels",
     "quarantine_csv_rows",
     "quarantine_rows",
     "raw_text",
@@ -33,6 +35,19 @@ __all__ = [
 ]
 
 WITHHELD = "(withheld)"
+
+
+def partner_label(code: str, names: Mapping[str, str]) -> str:
+    """'Hill Surgery (A00001)'; a code the footprint does not name, alone."""
+    name = names.get(code)
+    return f"{name} ({code})" if name else code
+
+
+def partner_labels(codes: Iterable[str], names: Mapping[str, str]) -> dict[str, str]:
+    """:func:`partner_label` of each code, by code."""
+    return {code: partner_label(code, names) for code in codes}
+
+
 _SHOW_CHARS = 200
 
 

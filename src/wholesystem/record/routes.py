@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from wholesystem.access import audit
 from wholesystem.access.permissions import Permission, has_permission
 from wholesystem.access.web import CurrentUser, require
+from wholesystem.footprint.queries import organisation_names
 from wholesystem.record.ingest import INGEST_STEP, ReplayError, replay
 from wholesystem.record.models import IngestRun, QuarantineRow, QuarantineStatus, RunStatus
 from wholesystem.record.presenters import (
@@ -20,6 +21,8 @@ from wholesystem.record.presenters import (
     RUN_CSV_COLUMNS,
     SUMMARY_CSV_COLUMNS,
     list_runs,
+    partner_label,
+    partner_labels,
     quarantine_csv_rows,
     quarantine_rows,
     raw_text,
@@ -83,6 +86,7 @@ def data_quality_page(
     ds = _choice(dataset, tuple(DATASETS), "dataset")
     st = _choice(status, _STATUSES, "run status")
     orgs = sorted(set(db.scalars(select(IngestRun.org_code).distinct())))
+    partners = partner_labels(orgs, organisation_names(db))
     return render(
         request,
         "record/data_quality.html",
@@ -92,8 +96,9 @@ def data_quality_page(
         runs=list_runs(db, org, ds, st, limit=200),
         rejected=list_runs(db, org, ds, RunStatus.rejected, limit=200),
         filters={"org": org or "", "dataset": ds or "", "status": st or ""},
+        partners=partners,
         org_items=[{"value": "", "text": "All partners"}]
-        + [{"value": o, "text": o, "selected": o == org} for o in orgs],
+        + [{"value": o, "text": partners[o], "selected": o == org} for o in orgs],
         dataset_items=[{"value": "", "text": "All datasets"}]
         + [{"value": d, "text": d, "selected": d == ds} for d in DATASETS],
         status_items=[{"value": "", "text": "Any status"}]
@@ -169,6 +174,7 @@ def run_page(
         ),
         data_as_at=run.finished_at or run.started_at,
         run=run,
+        partner=partner_label(run.org_code, organisation_names(db)),
         rows=[
             {
                 "row": q,

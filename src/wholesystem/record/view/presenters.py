@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from wholesystem.access.relationships import AccessDecision
+from wholesystem.record.presenters import partner_label
 from wholesystem.record.schemas import DATASETS
 from wholesystem.record.terms import (
     discharge_system,
@@ -124,16 +125,11 @@ def format_nhs_number(value: str | None) -> str:
     return value
 
 
-def _org(code: str, names: Mapping[str, str]) -> str:
-    name = names.get(code)
-    return f"{name} ({code})" if name else code
-
-
 def _partner(code: str, dataset: str, names: Mapping[str, str]) -> str:
     """A partner by name; one the footprint does not name (a national register) by its
     code and the kind of partner that sends the dataset: 'X26 (death registry)'."""
     if code in names:
-        return _org(code, names)
+        return partner_label(code, names)
     ds = DATASETS.get(dataset)
     # The kind alone: 'GP practice (FHIR AllergyIntolerance)' says how it is sent, too.
     return f"{code} ({ds.held_by.partition(' (')[0]})" if ds else code
@@ -145,7 +141,7 @@ def held_by(sources: Sequence[str], names: Mapping[str, str]) -> str:
     plural = "" if len(sources) == 1 else "s"
     return (
         f"Held by {len(sources)} partner{plural}: "
-        + ", ".join(_org(c, names) for c in sources)
+        + ", ".join(partner_label(c, names) for c in sources)
         + "."
     )
 
@@ -203,7 +199,8 @@ def demographic_rows(demo: Demographics, names: Mapping[str, str]) -> list[dict[
                     {
                         "value": _shown(f.field, v.value),
                         "sources": ", ".join(
-                            f"{_org(source, names)}, {dataset}" for source, dataset in v.holders
+                            f"{partner_label(source, names)}, {dataset}"
+                            for source, dataset in v.holders
                         ),
                     }
                     for v in f.values
@@ -234,7 +231,7 @@ def identity_rows(demo: Demographics, names: Mapping[str, str]) -> list[dict[str
     """Each partner's identity record of the person (who holds what)."""
     return [
         {
-            "partner": _org(i.source, names),
+            "partner": partner_label(i.source, names),
             "dataset": i.dataset,
             "local_id": i.local_patient_id or "",
             "nhs_number": format_nhs_number(i.nhs_number),
@@ -369,7 +366,7 @@ def care_package_rows(
             "service": worded("social_care_service", p.service_type)
             if p.service_type
             else "Not recorded",
-            "partner": _org(p.source, names),
+            "partner": partner_label(p.source, names),
             "requested": format_date(p.request_date),
             "start": format_date(p.start_date),
             "end": format_date(p.end_date),
@@ -387,7 +384,7 @@ def current_registration(
     if current is None:
         return None
     return {
-        "practice": _org(current.practice_code, names),
+        "practice": partner_label(current.practice_code, names),
         "since": format_date(current.registration_date),
     }
 
@@ -397,7 +394,7 @@ def registration_rows(
 ) -> list[dict[str, Any]]:
     return [
         {
-            "practice": _org(r.practice_code, names),
+            "practice": partner_label(r.practice_code, names),
             "from": format_date(r.registration_date),
             "to": format_date(r.deregistration_date),
             "current": r.current,

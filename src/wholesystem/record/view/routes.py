@@ -26,7 +26,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wholesystem.access import audit
@@ -38,7 +37,7 @@ from wholesystem.access.permissions import Permission
 from wholesystem.access.pseudonyms import pseudonym_key, pseudonymise
 from wholesystem.access.relationships import AccessDecision, Basis, decide_access
 from wholesystem.access.web import CurrentUser, current_time, require
-from wholesystem.footprint.models import Organisation
+from wholesystem.footprint.queries import organisation_names
 from wholesystem.record.validate import nhs_number_problem, normalise_nhs_number
 from wholesystem.record.view.assemble import (
     SETTINGS,
@@ -116,10 +115,6 @@ router = APIRouter()
 
 def _reader(request: Request) -> LakeReader:
     return reader_for(Lake(request.app.state.settings.resolved_lake_dir))
-
-
-def _org_names(db: Session) -> dict[str, str]:
-    return {code: name for code, name in db.execute(select(Organisation.code, Organisation.name))}
 
 
 def _refuse(db: Session, user: CurrentUser, person_id: str, view: str) -> None:
@@ -244,7 +239,7 @@ def _search_results(
     request: Request, db: Session, user: CurrentUser, person_ids: list[str]
 ) -> list[dict[str, Any]]:
     """Of ``person_ids``, those ``user`` may see, as the results table shows them."""
-    names = _org_names(db)
+    names = organisation_names(db)
     found = []
     for rows, decision in _visible(request, db, user, person_ids):
         person = rows.person or {}
@@ -482,7 +477,7 @@ def record_page(
     rows, decision = allowed
     now = current_time(request.app)
     record = _record(rows, now.date())
-    names = _org_names(db)
+    names = organisation_names(db)
     entries = filter_timeline(record.timeline, chosen)
     counts: dict[str, int] = {}
     for entry in record.timeline:
@@ -564,7 +559,7 @@ def timeline_csv(
     return csv_response(
         f"record-{person_id}-timeline.csv",
         TIMELINE_CSV_COLUMNS,
-        timeline_csv_rows(entries, _org_names(db)),
+        timeline_csv_rows(entries, organisation_names(db)),
     )
 
 
@@ -653,7 +648,7 @@ def fhir_patient_search(
     except ValueError as exc:
         code = "too-costly" if isinstance(exc, _TooMany) else "invalid"
         return _fhir_error(code, str(exc), 400)
-    names = _org_names(db)
+    names = organisation_names(db)
     patients = [
         patient_resource(_record(rows, now.date()), names)
         for rows, _ in _visible(request, db, user, candidates, whole=True)
@@ -707,7 +702,9 @@ def fhir_patient_read(request: Request, person_id: str, db: Db, user: Carer) -> 
     rows, decision = allowed
     record = _record(rows, current_time(request.app).date())
     _audit_view(db, user, person_id, decision, "fhir_patient")
-    return JSONResponse(patient_resource(record, _org_names(db)), media_type=FHIR_CONTENT_TYPE)
+    return JSONResponse(
+        patient_resource(record, organisation_names(db)), media_type=FHIR_CONTENT_TYPE
+    )
 
 
 @router.get("/fhir/Patient/{person_id}/$everything", tags=["fhir"])
@@ -721,7 +718,9 @@ def fhir_everything(request: Request, person_id: str, db: Db, user: Carer) -> Re
     record = _record(rows, now.date())
     _audit_view(db, user, person_id, decision, "fhir")
     base = str(request.base_url).rstrip("/") + "/fhir"
-    bundle = everything_bundle(record, base_url=base, timestamp=now, org_names=_org_names(db))
+    bundle = everything_bundle(
+        record, base_url=base, timestamp=now, org_names=organisation_names(db)
+    )
     return JSONResponse(bundle, media_type=FHIR_CONTENT_TYPE)
 
 
@@ -776,7 +775,7 @@ def pseudonymised_page(request: Request, pseudonym: str, db: Db, user: Analyst) 
     record = _pseudonymised(request, db, user, pseudonym, "page")
     if record is None:
         raise HTTPException(404, NOT_FOUND)
-    names = _org_names(db)
+    names = organisation_names(db)
     return render(
         request,
         "recordview/pseudonymised.html",
