@@ -104,3 +104,21 @@ def test_no_serious_accessibility_violations(page: Any, path: str, user: str | N
         sign_in(page, user)
     page.goto(path)
     assert axe_violations(page) == []
+
+
+@pytest.mark.parametrize("width", [1024, 320])
+def test_the_header_gathers_what_does_not_fit_under_more(page: Any, width: int) -> None:
+    """The NHS.UK components are started on every page: the header of a role with many
+    sections (an administrator's) keeps within the screen, the rest under "More", at a
+    laptop's width and at a phone's (WCAG 2.2 reflow, 320 CSS pixels)."""
+    sign_in(page, "admin")
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto("/")
+    page.wait_for_load_state()
+    more = page.locator(".nhsuk-header__menu-toggle")
+    assert more.is_visible()
+    header_width = page.evaluate("document.querySelector('header').scrollWidth")
+    assert header_width <= width
+    more.click()
+    assert page.get_by_role("link", name="Opt-outs").is_visible()
+    assert axe_violations(page) == []
