@@ -386,3 +386,29 @@ def test_guards_and_no_index(
     assert "wholesystem link-index" in html
     assert client.get("/linkage/summary.csv").status_code == 404
     assert client.get("/linkage/shared-nhs-numbers").status_code == 200
+
+
+def test_sources_are_named_as_the_footprint_names_them(
+    sign_in: Callable[[str], TestClient], linked: Settings
+) -> None:
+    """A source the footprint names (GP1 here, once added) shows by its name and code on
+    the page, its filter, the lists and "why linked"; one it does not, by its code; the
+    CSVs keep the codes."""
+    from wholesystem.footprint.models import Organisation
+
+    engine = make_engine(linked.resolved_database_url)
+    with session_scope(make_session_factory(engine)) as s:
+        s.add(Organisation(code="GP1", name="Dune Surgery", type="gp_practice"))
+    engine.dispose()
+    named = "Dune Surgery (GP1)"
+    client = sign_in("ana")
+    html = client.get("/linkage").text
+    assert f'<option value="GP1">{named}</option>' in html
+    assert f'<a href="/linkage/duplicates?source=GP1">{named}</a>' in html
+    assert re.search(rf"<td[^>]*>(<strong>)?{re.escape(named)}(</strong>)?</td>", html)
+    assert re.search(r"<td[^>]*>(<strong>)?TR2(</strong>)?</td>", html)
+    dupes = client.get("/linkage/duplicates").text
+    assert named in dupes
+    [pair] = sorted(set(re.findall(r'href="(/linkage/pairs\?[^"]+)"', dupes)))[:1]
+    assert named in client.get(pair.replace("&amp;", "&")).text
+    assert client.get("/linkage/duplicates-by-source.csv").text.splitlines()[1] == "GP1,1,1"

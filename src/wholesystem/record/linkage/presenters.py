@@ -8,7 +8,7 @@ everyone else sees record ids, pseudonymised person ids and counts, and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,7 @@ from wholesystem.record.linkage.report import (
     SharedNhsNumber,
     Summary,
 )
-from wholesystem.record.presenters import WITHHELD
+from wholesystem.record.presenters import WITHHELD, partner_label
 from wholesystem.times import uk_stamp
 
 __all__ = [
@@ -36,9 +36,11 @@ __all__ = [
     "SHARED_NHS_CSV_COLUMNS",
     "SIZE_CSV_COLUMNS",
     "SUMMARY_CSV_COLUMNS",
+    "DuplicatesBySourceRow",
     "Page",
     "duplicate_rows",
     "duplicates_by_source_csv_rows",
+    "duplicates_by_source_rows",
     "duplicates_csv_rows",
     "identity_text",
     "match_rate_csv_rows",
@@ -225,14 +227,15 @@ class MatchRateRow:
     href: str
 
 
-def match_rate_rows(rates: Sequence[MatchRate]) -> list[MatchRateRow]:
-    """Match rates with shares of the records in the index; totals marked."""
+def match_rate_rows(rates: Sequence[MatchRate], names: Mapping[str, str]) -> list[MatchRateRow]:
+    """Match rates with shares of the records in the index; totals marked; each source
+    by the name the footprint gives it (``names``)."""
     rows = []
     for r in rates:
         query = {k: v for k, v in (("source", r.source), ("dataset", r.dataset)) if v}
         rows.append(
             MatchRateRow(
-                source=r.source or "All sources",
+                source=partner_label(r.source, names) if r.source else "All sources",
                 dataset=r.dataset or "All datasets",
                 total=r.dataset is None,
                 records=_n(r.records),
@@ -301,12 +304,15 @@ class MemberRow:
 
 
 def _member_rows(
-    members: Sequence[MemberRecord], identifiable: bool, anchor: str | None
+    members: Sequence[MemberRecord],
+    identifiable: bool,
+    anchor: str | None,
+    names: Mapping[str, str],
 ) -> list[MemberRow]:
     return [
         MemberRow(
             m.record_id,
-            m.source,
+            partner_label(m.source, names),
             m.dataset,
             m.person_id or "",
             identity_text(m, identifiable),
@@ -327,7 +333,9 @@ class SharedNhsRow:
     members: list[MemberRow]
 
 
-def shared_nhs_rows(items: Sequence[SharedNhsNumber], identifiable: bool) -> list[SharedNhsRow]:
+def shared_nhs_rows(
+    items: Sequence[SharedNhsNumber], identifiable: bool, names: Mapping[str, str]
+) -> list[SharedNhsRow]:
     """Shared NHS numbers for the list; the number itself only when ``identifiable``."""
     rows = []
     for item in items:
@@ -342,10 +350,10 @@ def shared_nhs_rows(items: Sequence[SharedNhsNumber], identifiable: bool) -> lis
                 nhs_number=item.nhs_number if identifiable else WITHHELD,
                 records=_n(item.records),
                 persons=item.persons,
-                sources=", ".join(item.sources),
+                sources=", ".join(partner_label(s, names) for s in item.sources),
                 status=status,
                 pair_href=pair_href(*item.pair),
-                members=_member_rows(item.members, identifiable, item.pair[0]),
+                members=_member_rows(item.members, identifiable, item.pair[0], names),
             )
         )
     return rows
@@ -395,15 +403,17 @@ class DuplicateRow:
     members: list[MemberRow]
 
 
-def duplicate_rows(items: Sequence[Duplicate], identifiable: bool) -> list[DuplicateRow]:
+def duplicate_rows(
+    items: Sequence[Duplicate], identifiable: bool, names: Mapping[str, str]
+) -> list[DuplicateRow]:
     """Within-source duplicates for the list."""
     return [
         DuplicateRow(
-            d.source,
+            partner_label(d.source, names),
             d.person_id,
             _n(d.local_ids),
             pair_href(*d.pair),
-            _member_rows(d.members, identifiable, d.pair[0]),
+            _member_rows(d.members, identifiable, d.pair[0], names),
         )
         for d in items
     ]
@@ -435,6 +445,24 @@ def duplicates_csv_rows(items: Sequence[Duplicate], identifiable: bool) -> list[
         ]
         for d in items
         for m in d.members
+    ]
+
+
+@dataclass(frozen=True)
+class DuplicatesBySourceRow:
+    source: str  # the code, for the link
+    partner: str  # as shown
+    persons: int
+    extra_ids: int
+
+
+def duplicates_by_source_rows(
+    rows: Sequence[DuplicatesBySource], names: Mapping[str, str]
+) -> list[DuplicatesBySourceRow]:
+    """Within-source duplicates per source, each source by its footprint name."""
+    return [
+        DuplicatesBySourceRow(r.source, partner_label(r.source, names), r.persons, r.extra_ids)
+        for r in rows
     ]
 
 
@@ -527,10 +555,10 @@ _FIELD_LABELS = {
 }
 
 
-def _record_view(rec: MemberRecord, identifiable: bool) -> PairRecordView:
+def _record_view(rec: MemberRecord, identifiable: bool, names: Mapping[str, str]) -> PairRecordView:
     return PairRecordView(
         rec.record_id,
-        rec.source,
+        partner_label(rec.source, names),
         rec.dataset,
         rec.person_id or "",
         [(_FIELD_LABELS[f], _value(getattr(rec, f), identifiable)) for f in _IDENTITY_FIELDS],
@@ -545,7 +573,7 @@ def _probability(value: float | None) -> str | None:
     return None if value is None else f"{value:.6f}"
 
 
-def pair_view(e: PairExplanation, identifiable: bool) -> PairView:
+def pair_view(e: PairExplanation, identifiable: bool, names: Mapping[str, str]) -> PairView:
     """The explanation of a pair for the page."""
     if e.same_person:
         verdict = f"One person: both records are {e.a.person_id}."
@@ -560,8 +588,8 @@ def pair_view(e: PairExplanation, identifiable: bool) -> PairView:
             ("Sex and family names both disagree", "yes" if c.sex_and_family_names else "no"),
         ]
     return PairView(
-        a=_record_view(e.a, identifiable),
-        b=_record_view(e.b, identifiable),
+        a=_record_view(e.a, identifiable, names),
+        b=_record_view(e.b, identifiable, names),
         same_person=e.same_person,
         verdict=verdict,
         kind_text=_KIND_TEXT.get(e.kind, e.kind),

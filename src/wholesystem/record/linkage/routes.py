@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +30,12 @@ from wholesystem.access import audit
 from wholesystem.access.permissions import Permission, has_permission
 from wholesystem.access.pseudonyms import pseudonym_key
 from wholesystem.access.web import CurrentUser, require
+from wholesystem.footprint.queries import organisation_names
 from wholesystem.record.linkage import presenters as p
 from wholesystem.record.linkage import report
 from wholesystem.record.linkage.masking import Mask, RecordPseudonyms
 from wholesystem.record.linkage.pipeline import PERSON_INDEX_STEP
+from wholesystem.record.presenters import partner_labels
 from wholesystem.record.schemas import DATASETS
 from wholesystem.store.lake import Lake
 from wholesystem.store.models import PipelineRun
@@ -222,19 +224,24 @@ def _export(
     return csv_response(filename, header, rows)
 
 
-def _items(values: list[str], chosen: str | None, everything: str) -> list[dict[str, Any]]:
+def _items(
+    values: list[str], chosen: str | None, everything: str, shown: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """A select's items: ``everything`` first, then each value (shown as ``shown`` has it)."""
     return [{"value": "", "text": everything}] + [
-        {"value": v, "text": v, "selected": v == chosen} for v in values
+        {"value": v, "text": (shown or {}).get(v, v), "selected": v == chosen} for v in values
     ]
 
 
-def _filter_context(fig: _Figures | None, f: report.Filters) -> dict[str, Any]:
+def _filter_context(
+    fig: _Figures | None, f: report.Filters, names: Mapping[str, str]
+) -> dict[str, Any]:
     sources, datasets = (
         fig.get(("sources",), report.sources_and_datasets) if fig is not None else ([], [])
     )
     return {
         "filters": {"source": f.source or "", "dataset": f.dataset or ""},
-        "source_items": _items(sources, f.source, "All sources"),
+        "source_items": _items(sources, f.source, "All sources", partner_labels(sources, names)),
         "dataset_items": _items(datasets, f.dataset, "All datasets"),
         "query": _query(source=f.source, dataset=f.dataset),
     }
@@ -289,17 +296,18 @@ def linkage_page(
     """The person index: summary, how persons were linked, match rates, problem counts."""
     f = _filters(source, dataset)
     run = _last_run(db)
+    names = organisation_names(db)
     with _lake(request) as fig:
-        context: dict[str, Any] = {"ready": fig is not None, **_filter_context(fig, f)}
+        context: dict[str, Any] = {"ready": fig is not None, **_filter_context(fig, f, names)}
         if fig is not None:
             s = fig.get(("summary",), report.summary)
             context.update(
                 summary=_summary_items(fig, run),
                 methods=p.method_rows(s),
                 sizes=p.size_rows(s),
-                rates=p.match_rate_rows(_rates(fig, f)),
+                rates=p.match_rate_rows(_rates(fig, f), names),
                 shared=_shared_totals(fig, f),
-                duplicates=_duplicates_by_source(fig, f),
+                duplicates=p.duplicates_by_source_rows(_duplicates_by_source(fig, f), names),
             )
     return render(
         request,
@@ -392,7 +400,7 @@ class _ProblemList(Generic[T]):
     title: str
     fetch: Callable[[_Figures, report.Filters, int | None], tuple[list[T], int]]
     masked: Callable[[Mask, T], T]
-    rows: Callable[[list[T], bool], list[Any]]
+    rows: Callable[[list[T], bool, Mapping[str, str]], list[Any]]
     csv_columns: tuple[str, ...]
     csv_rows: Callable[[list[T], bool], list[list[object]]]
 
@@ -442,7 +450,10 @@ def _problem_page(
     mask = _mask(request, user)
     run = _last_run(db)
     with _lake(request) as fig:
-        context: dict[str, Any] = {"ready": fig is not None, **_filter_context(fig, f)}
+        context: dict[str, Any] = {
+            "ready": fig is not None,
+            **_filter_context(fig, f, organisation_names(db)),
+        }
         items: list[T] = []
         total = 0
         if fig is not None:
@@ -466,7 +477,7 @@ def _problem_page(
         listed.template,
         PageMeta(title=listed.title, breadcrumbs=(HOME, _LINKAGE, Crumb(crumb, ""))),
         data_as_at=run.finished_at if run else None,
-        rows=listed.rows(items, identifiable),
+        rows=listed.rows(items, identifiable, organisation_names(db)),
         paging=p.paging(listed.path, page, PAGE_SIZE, total, source=f.source, dataset=f.dataset),
         identifiable=identifiable,
         **context,
@@ -584,7 +595,7 @@ def pair_page(request: Request, db: Db, user: Viewer, a: RecordQ, b: RecordQ) ->
             breadcrumbs=(HOME, _LINKAGE, Crumb("Why linked", "")),
         ),
         data_as_at=run.finished_at if run else None,
-        view=p.pair_view(found, identifiable),
+        view=p.pair_view(found, identifiable, organisation_names(db)),
         identifiable=identifiable,
         csv_href="/linkage/pairs.csv?" + urlencode({"a": a, "b": b}),
     )
