@@ -26,10 +26,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(STATIC)/.installed: node_modules/.installed
+$(STATIC)/.installed: node_modules/.installed src/wholesystem/web/stylesheet.py | $(VENV)/.installed
 	rm -rf $(STATIC)
 	mkdir -p $(STATIC)
 	cp $(NHSUK_DIST)/nhsuk-frontend.min.css $(NHSUK_DIST)/nhsuk-frontend.min.js $(STATIC)/
+	$(BIN)/python -m wholesystem.web.stylesheet $(STATIC)/nhsuk-frontend.min.css /static/nhsuk/assets
 	cp -r $(NHSUK_DIST)/assets $(STATIC)/assets
 	rm -rf $(SWAGGER)
 	mkdir -p $(SWAGGER)

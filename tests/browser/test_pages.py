@@ -122,3 +122,16 @@ def test_the_header_gathers_what_does_not_fit_under_more(page: Any, width: int) 
     more.click()
     assert page.get_by_role("link", name="Opt-outs").is_visible()
     assert axe_violations(page) == []
+
+
+def test_pages_load_with_nothing_refused_or_broken(page: Any) -> None:
+    """No console error on a page: nothing the CSP refuses (the design system's outside
+    typeface), no failed script, no missing asset."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, "admin")
+    for path in ("/", "/data-quality", "/admin/users", "/linkage"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+    assert errors == []
