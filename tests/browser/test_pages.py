@@ -135,3 +135,16 @@ def test_pages_load_with_nothing_refused_or_broken(page: Any) -> None:
         page.goto(path)
         page.wait_for_load_state("networkidle")
     assert errors == []
+
+
+def test_the_joined_up_record_fits_a_phone(page: Any) -> None:
+    """At 320 CSS pixels (WCAG 2.2 reflow) the record's tables stack, each value under
+    its heading, and the page needs no sideways scrolling."""
+    sign_in(page, "carer")
+    page.set_viewport_size({"width": 320, "height": 800})
+    page.goto("/records/WP0000000001")
+    page.wait_for_load_state()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    first = page.get_by_test_id("timeline").locator("tbody tr").first
+    assert "Start" in first.inner_text()  # the stacked row names its values
+    assert axe_violations(page) == []
