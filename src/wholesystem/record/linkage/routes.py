@@ -449,11 +449,9 @@ def _problem_page(
     identifiable = _identifiable(user)
     mask = _mask(request, user)
     run = _last_run(db)
+    names = organisation_names(db)
     with _lake(request) as fig:
-        context: dict[str, Any] = {
-            "ready": fig is not None,
-            **_filter_context(fig, f, organisation_names(db)),
-        }
+        context: dict[str, Any] = {"ready": fig is not None, **_filter_context(fig, f, names)}
         items: list[T] = []
         total = 0
         if fig is not None:
@@ -477,7 +475,7 @@ def _problem_page(
         listed.template,
         PageMeta(title=listed.title, breadcrumbs=(HOME, _LINKAGE, Crumb(crumb, ""))),
         data_as_at=run.finished_at if run else None,
-        rows=listed.rows(items, identifiable, organisation_names(db)),
+        rows=listed.rows(items, identifiable, names),
         paging=p.paging(listed.path, page, PAGE_SIZE, total, source=f.source, dataset=f.dataset),
         identifiable=identifiable,
         **context,
